@@ -1,0 +1,44 @@
+//! Command line (clap derive): exactly what the user typed, with help that teaches.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rdplog",
+    version,
+    about = "Explain why a Windows Remote Desktop connection failed, from packet captures and event logs",
+    long_about = "rdplog reads packet captures (pcap, pcapng, optionally gzipped) offline and \
+reconstructs every Remote Desktop connection attempt in them: the TCP handshake, the X.224/RDP_NEG \
+security negotiation, the TLS handshake (certificate, alerts), the NLA/CredSSP exchange, the session \
+and the RDP-UDP side channel, with the frame numbers that prove each step.\n\n\
+Exit codes: 0 analysed, no failed connection; 1 a connection failed; 2 usage or input error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Reconstruct every RDP connection attempt in the inputs.
+    #[command(
+        after_help = "Examples:\n  rdplog analyze capture.pcapng\n  rdplog analyze case-folder/ --format json -o report.json\n  rdplog analyze trace.pcap.gz\n\n\
+Inputs are recognised by content, not by name. An .etl trace from netsh/pktmon must be converted \
+first: pktmon etl2pcap trace.etl --out trace.pcapng"
+    )]
+    Analyze {
+        /// Capture files (.pcap, .pcapng, either gzipped) or directories to search.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Output format; defaults to the extension of -o, else text.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the report to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,435 @@
+//! The flow table: every IP packet of a capture goes through `FlowTable::on_packet`.
+//!
+//! TCP flows are keyed by their 5-tuple in both directions; client and server are decided by
+//! who sent the SYN (or, for flows whose start is missing, by the RDP/RD Gateway ports). A flow
+//! is analysed as RDP when a port is 3389 or when the client's first bytes are a TPKT-wrapped
+//! X.224 Connection Request (RDP moved to another port or tunnelled). Everything else is
+//! dismissed after its first payload and costs one hash lookup per packet. UDP is kept only on
+//! port 3389 (RDP-UDP). Memory is bounded by live flows, never by packets.
+
+pub mod icmp;
+pub mod reassembly;
+pub mod tcp;
+pub mod udp;
+
+use std::net::{IpAddr, SocketAddr};
+
+use etherparse::TransportSlice;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use self::icmp::IcmpError;
+use self::reassembly::Reassembler;
+use self::tcp::{At, Seg, TcpDir};
+use self::udp::UdpFlow;
+use crate::error::WarningSink;
+use crate::input::link::{self, IpPacket, Skip};
+use crate::input::pcap::Packet;
+use crate::rdp::analyzer::{Dir, RdpAnalyzer};
+use crate::rdp::x224::looks_like_connection_request;
+use crate::time::Ts;
+
+/// The RDP listener port (MS-RDPBCGR 1.3.1.1; also used by RDP-UDP, MS-RDPEUDP 2.1).
+pub const RDP_PORT: u16 = 3389;
+/// Ports that identify the server side of a flow whose SYN was not captured.
+const SERVER_PORTS: [u16; 3] = [3389, 443, 3391];
+/// Stream bytes handed to the RDP analyzer per direction at most.
+pub const PAYLOAD_BUDGET: usize = 64 * 1024;
+/// Live flows at most; beyond this new flows are counted but not tracked.
+pub const MAX_FLOWS: usize = 200_000;
+/// ICMP errors kept per flow.
+const MAX_ICMP_PER_FLOW: usize = 16;
+/// Idle times after which flows leave the table (seconds).
+const IDLE_CLOSED: i64 = 30;
+const IDLE_OPEN: i64 = 600;
+const IDLE_IGNORED: i64 = 120;
+
+/// Why a TCP flow is analysed as RDP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RdpBy {
+    /// The client's first bytes are an X.224 Connection Request.
+    Content,
+    /// One side uses port 3389 (the start may be missing).
+    Port,
+}
+
+/// One TCP connection with everything the capture tells about it.
+#[derive(Debug, Serialize)]
+pub struct TcpFlow {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub first: At,
+    pub last: At,
+    /// The capture starts after this connection's SYN.
+    pub mid_stream: bool,
+    pub rdp_by: Option<RdpBy>,
+    pub c2s: TcpDir,
+    pub s2c: TcpDir,
+    pub icmp: Vec<IcmpError>,
+    /// Bytes that were never captured inside the analysed payload (capture loss).
+    pub payload_gaps: u32,
+    #[serde(skip)]
+    pub rdp: RdpAnalyzer,
+    #[serde(skip)]
+    reasm: Option<Box<[Reassembler; 2]>>,
+}
+
+impl TcpFlow {
+    fn new(client: SocketAddr, server: SocketAddr, at: At, mid_stream: bool) -> Self {
+        let rdp_by = (server.port() == RDP_PORT || client.port() == RDP_PORT).then_some(RdpBy::Port);
+        TcpFlow {
+            client,
+            server,
+            first: at,
+            last: at,
+            mid_stream,
+            rdp_by,
+            c2s: TcpDir::default(),
+            s2c: TcpDir::default(),
+            icmp: Vec::new(),
+            payload_gaps: 0,
+            rdp: RdpAnalyzer::new(),
+            reasm: Some(Box::new([Reassembler::new(PAYLOAD_BUDGET), Reassembler::new(PAYLOAD_BUDGET)])),
+        }
+    }
+
+    /// Closed by RST, or by FIN from both sides.
+    pub fn is_closed(&self) -> bool {
+        self.c2s.rst.is_some() || self.s2c.rst.is_some() || (self.c2s.fin.is_some() && self.s2c.fin.is_some())
+    }
+
+    /// Called once when the flow leaves the table: hand over any held payload.
+    fn finish(&mut self, warn: &mut WarningSink) {
+        if let Some(mut r) = self.reasm.take() {
+            let at = self.last;
+            for (i, dir) in [Dir::ToServer, Dir::ToClient].into_iter().enumerate() {
+                let rdp = &mut self.rdp;
+                let mut msgs = Vec::new();
+                r[i].flush(&mut |b| rdp.feed(dir, b, at, &mut msgs));
+                self.payload_gaps += r[i].gaps;
+                for m in msgs {
+                    warn.push(0, Some(at.frame), m);
+                }
+            }
+        }
+    }
+}
+
+/// A flow that has left the table.
+#[derive(Debug)]
+pub enum Finished {
+    Tcp(Box<TcpFlow>),
+    Udp(Box<UdpFlow>),
+}
+
+/// Counters for the input inventory.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FlowStats {
+    pub ip_packets: u64,
+    pub non_ip: u64,
+    pub malformed: u64,
+    pub ip_fragments: u64,
+    pub tcp_flows: u64,
+    pub rdp_tcp_flows: u64,
+    pub rdp_udp_flows: u64,
+    pub icmp_errors: u64,
+    pub icmp_errors_unmatched: u64,
+    pub untracked_flows: u64,
+    pub unsupported_link_packets: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    lo: (IpAddr, u16),
+    hi: (IpAddr, u16),
+    proto: u8,
+}
+
+impl Key {
+    fn new(proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
+        if a <= b { Key { lo: a, hi: b, proto } } else { Key { lo: b, hi: a, proto } }
+    }
+}
+
+enum Slot {
+    Tcp(Box<TcpFlow>),
+    Udp(Box<UdpFlow>),
+    /// A TCP flow found not to be RDP: remembered so that it is not re-examined.
+    Ignored {
+        last: Ts,
+    },
+}
+
+pub struct FlowTable {
+    map: FxHashMap<Key, Slot>,
+    pub finished: Vec<Finished>,
+    pub stats: FlowStats,
+    last_sweep: Ts,
+    warned_full: bool,
+    warned_links: Vec<u32>,
+}
+
+impl Default for FlowTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FlowTable {
+    pub fn new() -> Self {
+        FlowTable {
+            map: FxHashMap::default(),
+            finished: Vec::new(),
+            stats: FlowStats::default(),
+            last_sweep: Ts(i64::MIN),
+            warned_full: false,
+            warned_links: Vec::new(),
+        }
+    }
+
+    /// Live flows in the table (for memory checks).
+    pub fn live(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn on_packet(&mut self, pkt: &Packet, warn: &mut WarningSink) {
+        let ip = match link::decode(pkt.linktype, pkt.data) {
+            Ok(ip) => ip,
+            Err(Skip::NotIp) => {
+                self.stats.non_ip += 1;
+                return;
+            }
+            Err(Skip::UnsupportedLink(lt)) => {
+                self.stats.unsupported_link_packets += 1;
+                if !self.warned_links.contains(&lt) {
+                    self.warned_links.push(lt);
+                    warn.push(
+                        pkt.offset,
+                        Some(pkt.frame),
+                        format!("link type {lt} is not supported; its packets are skipped"),
+                    );
+                }
+                return;
+            }
+            Err(Skip::Malformed(m)) => {
+                self.stats.malformed += 1;
+                if (pkt.data.len() as u32) >= pkt.orig_len {
+                    warn.push(pkt.offset, Some(pkt.frame), format!("malformed packet skipped: {m}"));
+                }
+                return;
+            }
+        };
+        self.stats.ip_packets += 1;
+        if ip.fragment {
+            self.stats.ip_fragments += 1;
+        }
+        let at = At { frame: pkt.frame, ts: pkt.ts };
+        if pkt.ts.0.saturating_sub(self.last_sweep.0) > 10_000_000_000 {
+            self.sweep(pkt.ts, warn);
+        }
+        match &ip.transport {
+            Some(TransportSlice::Tcp(t)) => self.on_tcp(&ip, t, at, pkt, warn),
+            Some(TransportSlice::Udp(u)) => {
+                let (sp, dp) = (u.source_port(), u.destination_port());
+                if sp == RDP_PORT || dp == RDP_PORT {
+                    self.on_udp((ip.src, sp), (ip.dst, dp), u.payload(), at);
+                }
+            }
+            Some(TransportSlice::Icmpv4(m)) => {
+                if let Some(e) = icmp::parse_v4(m.slice()) {
+                    self.on_icmp(ip.src, e, at);
+                }
+            }
+            Some(TransportSlice::Icmpv6(m)) => {
+                if let Some(e) = icmp::parse_v6(m.slice()) {
+                    self.on_icmp(ip.src, e, at);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_tcp(&mut self, ip: &IpPacket, t: &etherparse::TcpSlice, at: At, pkt: &Packet, warn: &mut WarningSink) {
+        let src = (ip.src, t.source_port());
+        let dst = (ip.dst, t.destination_port());
+        let key = Key::new(6, src, dst);
+        let syn_only = t.syn() && !t.ack();
+        // A new SYN on a finished 5-tuple starts a new connection (port reuse).
+        if syn_only {
+            let reuse = match self.map.get(&key) {
+                Some(Slot::Tcp(f)) => f.is_closed() && f.c2s.isn() != Some(t.sequence_number()),
+                Some(Slot::Ignored { .. }) => true,
+                _ => false,
+            };
+            if reuse {
+                self.evict(&key, warn);
+            }
+        }
+        if !self.map.contains_key(&key) {
+            if self.map.len() >= MAX_FLOWS {
+                self.sweep(at.ts, warn);
+                if self.map.len() >= MAX_FLOWS {
+                    self.stats.untracked_flows += 1;
+                    if !self.warned_full {
+                        self.warned_full = true;
+                        warn.push(
+                            pkt.offset,
+                            Some(pkt.frame),
+                            format!("more than {MAX_FLOWS} concurrent flows: later new flows are not tracked"),
+                        );
+                    }
+                    return;
+                }
+            }
+            let s = SocketAddr::from(src);
+            let d = SocketAddr::from(dst);
+            let (client, server, mid) = if syn_only {
+                (s, d, false)
+            } else if t.syn() {
+                (d, s, true) // SYN+ACK: the sender is the server
+            } else if SERVER_PORTS.contains(&d.port()) && !SERVER_PORTS.contains(&s.port()) {
+                (s, d, true)
+            } else if SERVER_PORTS.contains(&s.port()) {
+                (d, s, true)
+            } else if d.port() <= s.port() {
+                (s, d, true)
+            } else {
+                (d, s, true)
+            };
+            self.stats.tcp_flows += 1;
+            self.map.insert(key, Slot::Tcp(Box::new(TcpFlow::new(client, server, at, mid))));
+        }
+        let Some(Slot::Tcp(flow)) = self.map.get_mut(&key) else {
+            if let Some(Slot::Ignored { last }) = self.map.get_mut(&key) {
+                *last = at.ts;
+            }
+            return;
+        };
+        let to_server = SocketAddr::from(src) == flow.client;
+        let payload = t.payload();
+        let seg = Seg {
+            at,
+            seq: t.sequence_number(),
+            ack: t.acknowledgment_number(),
+            syn: t.syn(),
+            ack_flag: t.ack(),
+            fin: t.fin(),
+            rst: t.rst(),
+            window: t.window_size(),
+            options: t.options(),
+            payload_len: payload.len() as u32,
+            ttl: ip.ttl,
+            ip_id: ip.ip_id,
+        };
+        flow.last = at;
+        let (me, peer) = if to_server { (&mut flow.c2s, &mut flow.s2c) } else { (&mut flow.s2c, &mut flow.c2s) };
+        me.on_send(&seg);
+        if seg.ack_flag {
+            peer.on_peer_ack(seg.ack);
+        }
+        // Decide RDP-by-content on the client's first payload.
+        if flow.rdp_by.is_none() && !payload.is_empty() {
+            if to_server && looks_like_connection_request(payload) {
+                flow.rdp_by = Some(RdpBy::Content);
+            } else {
+                self.map.insert(key, Slot::Ignored { last: at.ts });
+                return;
+            }
+        }
+        if flow.rdp_by.is_none() {
+            return;
+        }
+        let idx = if to_server { 0 } else { 1 };
+        if let Some(r) = flow.reasm.as_mut() {
+            if seg.syn {
+                r[idx].set_isn(seg.seq);
+            }
+            if !payload.is_empty() {
+                let dir = if to_server { Dir::ToServer } else { Dir::ToClient };
+                let rdp = &mut flow.rdp;
+                let mut msgs = Vec::new();
+                r[idx].push(seg.seq, payload, &mut |b| rdp.feed(dir, b, at, &mut msgs));
+                for m in msgs {
+                    warn.push(pkt.offset, Some(pkt.frame), m);
+                }
+            }
+            if flow.rdp.is_done() || (r[0].is_done() && r[1].is_done()) {
+                flow.payload_gaps += r[0].gaps + r[1].gaps;
+                flow.reasm = None;
+            }
+        }
+    }
+
+    fn on_udp(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8], at: At) {
+        let key = Key::new(17, src, dst);
+        let slot = self.map.entry(key).or_insert_with(|| {
+            let (c, s) = udp::client_side(SocketAddr::from(src), SocketAddr::from(dst), payload);
+            Slot::Udp(Box::new(UdpFlow::new(c, s, at)))
+        });
+        if let Slot::Udp(f) = slot {
+            let to_server = SocketAddr::from(src) == f.client;
+            f.on_datagram(to_server, payload, at);
+        }
+    }
+
+    fn on_icmp(&mut self, from: IpAddr, e: (&'static str, u8, u8, Option<u32>, icmp::Quoted), at: At) {
+        self.stats.icmp_errors += 1;
+        let (kind, icmp_type, code, mtu, q) = e;
+        let err = IcmpError { at, from, kind, icmp_type, code, mtu };
+        let list = match self.map.get_mut(&Key::new(q.proto, q.src, q.dst)) {
+            Some(Slot::Tcp(f)) => &mut f.icmp,
+            Some(Slot::Udp(f)) => &mut f.icmp,
+            _ => {
+                self.stats.icmp_errors_unmatched += 1;
+                return;
+            }
+        };
+        if list.len() < MAX_ICMP_PER_FLOW {
+            list.push(err);
+        }
+    }
+
+    /// Moves idle flows out of the table.
+    fn sweep(&mut self, now: Ts, warn: &mut WarningSink) {
+        self.last_sweep = now;
+        let idle = |last: Ts, limit: i64| now.0.saturating_sub(last.0) > limit * 1_000_000_000;
+        let expired: Vec<Key> = self
+            .map
+            .iter()
+            .filter(|(_, slot)| match slot {
+                Slot::Tcp(f) => idle(f.last.ts, if f.is_closed() { IDLE_CLOSED } else { IDLE_OPEN }),
+                Slot::Udp(f) => idle(f.last.ts, IDLE_OPEN),
+                Slot::Ignored { last } => idle(*last, IDLE_IGNORED),
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in expired {
+            self.evict(&key, warn);
+        }
+    }
+
+    fn evict(&mut self, key: &Key, warn: &mut WarningSink) {
+        match self.map.remove(key) {
+            Some(Slot::Tcp(mut f)) if f.rdp_by.is_some() => {
+                f.finish(warn);
+                self.stats.rdp_tcp_flows += 1;
+                self.finished.push(Finished::Tcp(f));
+            }
+            Some(Slot::Udp(f)) => {
+                self.stats.rdp_udp_flows += 1;
+                self.finished.push(Finished::Udp(f));
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends the capture: every flow still in the table is finished.
+    pub fn finish(mut self, warn: &mut WarningSink) -> (Vec<Finished>, FlowStats) {
+        let keys: Vec<Key> = self.map.keys().copied().collect();
+        for key in keys {
+            self.evict(&key, warn);
+        }
+        (self.finished, self.stats)
+    }
+}

@@ -1,0 +1,228 @@
+//! Input discovery and format detection.
+//!
+//! Takes the paths the user typed (files or directories), decides each file's format from its
+//! first bytes (never from its name), transparently unwraps gzip, and opens a streaming reader.
+//! It does not parse packets: `pcap` reads capture blocks, `link` strips link layers.
+
+pub mod link;
+pub mod pcap;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{Error, Result};
+
+/// The formats rdplog recognises by content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// libpcap capture (either byte order, µs or ns timestamps).
+    Pcap,
+    /// pcapng capture (any number of sections and interfaces).
+    Pcapng,
+    /// Windows event log file (`ElfFile\0`).
+    Evtx,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Pcap => "pcap",
+            Kind::Pcapng => "pcapng",
+            Kind::Evtx => "evtx",
+        }
+    }
+}
+
+/// One input file, detected.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub path: PathBuf,
+    pub kind: Kind,
+    /// The file is gzip-compressed; readers see the decompressed stream.
+    pub gzip: bool,
+    /// Size on disk in bytes.
+    pub size: u64,
+}
+
+impl Input {
+    pub fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// How deep `resolve` descends into directories.
+const MAX_DIR_DEPTH: usize = 8;
+
+/// Expands directories (recursively, sorted by name) and detects every file.
+///
+/// A file named on the command line that is not usable is an error. Inside a directory,
+/// unusable files are skipped and reported through `skipped`; a directory that yields nothing
+/// usable is an error.
+pub fn resolve(paths: &[PathBuf], skipped: &mut Vec<String>) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        if meta.is_dir() {
+            let before = inputs.len();
+            let mut files = Vec::new();
+            walk(path, 0, &mut files)?;
+            for file in files {
+                match detect(&file) {
+                    Ok(input) => inputs.push(input),
+                    Err(e) => skipped.push(e.to_string()),
+                }
+            }
+            if inputs.len() == before {
+                return Err(Error::input(
+                    path,
+                    "directory contains no capture (.pcap/.pcapng, optionally gzipped) or event log (.evtx)",
+                ));
+            }
+        } else {
+            inputs.push(detect(path)?);
+        }
+    }
+    Ok(inputs)
+}
+
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
+    if depth > MAX_DIR_DEPTH {
+        return Ok(());
+    }
+    let io = |source| Error::Io { path: dir.to_path_buf(), source };
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for entry in entries {
+        // `metadata` follows links, `symlink_metadata` does not: skip links to avoid cycles.
+        let Ok(meta) = std::fs::symlink_metadata(&entry) else { continue };
+        if meta.is_dir() {
+            walk(&entry, depth + 1, out)?;
+        } else if meta.is_file() {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// Detects one file's format from its first bytes.
+pub fn detect(path: &Path) -> Result<Input> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut head = Vec::with_capacity(128);
+    (&mut file).take(128).read_to_end(&mut head).map_err(io)?;
+    if head.is_empty() {
+        return Err(Error::input(path, "empty file (0 bytes): nothing to analyse"));
+    }
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    if gzip {
+        let mut dec = MultiGzDecoder::new(File::open(path).map_err(io)?);
+        head.clear();
+        (&mut dec)
+            .take(128)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::input(path, format!("gzip stream is corrupt: {e}")))?;
+        if head.is_empty() {
+            return Err(Error::input(path, "gzip file decompresses to nothing"));
+        }
+    }
+    match sniff(&head) {
+        Some(kind) => Ok(Input { path: path.to_path_buf(), kind, gzip, size }),
+        None => Err(unknown_format(path, &head)),
+    }
+}
+
+/// Format from magic bytes. pcap magics per libpcap's pcap-savefile(5) in both byte orders;
+/// pcapng Section Header Block type 0x0A0D0D0A; evtx file header `ElfFile\0`.
+pub fn sniff(head: &[u8]) -> Option<Kind> {
+    let magic = head.get(..4)?;
+    match magic {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0xa1, 0xb2, 0xc3, 0xd4] | [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d] => {
+            Some(Kind::Pcap)
+        }
+        [0x0a, 0x0d, 0x0d, 0x0a] => Some(Kind::Pcapng),
+        _ if head.starts_with(b"ElfFile\0") => Some(Kind::Evtx),
+        _ => None,
+    }
+}
+
+/// The error for a file we cannot read, with a hint when we can tell what it is.
+fn unknown_format(path: &Path, head: &[u8]) -> Error {
+    let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default();
+    let message = if looks_like_etl(head) || ext == "etl" {
+        "this is an ETW trace (.etl, e.g. from `netsh trace` or `pktmon`), not a packet capture; \
+         convert it first with `pktmon etl2pcap FILE.etl --out FILE.pcapng` (Windows 10 2004+) \
+         or the etl2pcapng tool, then analyse the .pcapng"
+            .to_string()
+    } else if head.starts_with(b"<?xml") || head.starts_with(b"<Events") {
+        "XML event export: not supported yet; export the log as .evtx with `wevtutil epl`".to_string()
+    } else if head.starts_with(b"PK\x03\x04") {
+        "zip archive: not supported yet; unpack it and pass the folder".to_string()
+    } else {
+        let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!(
+            "not a pcap, pcapng or evtx file (first bytes {}); rdplog detects formats by content, not by name",
+            hex.join(" ")
+        )
+    };
+    Error::UnknownFormat { path: path.to_path_buf(), message }
+}
+
+/// ETW .etl files start with a WMI_BUFFER_HEADER (0x48 bytes; BufferSize first) followed by a
+/// SYSTEM_TRACE_HEADER whose marker byte has the two high bits set and whose header type is
+/// 1 (system32) or 2 (system64).
+fn looks_like_etl(head: &[u8]) -> bool {
+    let (Some(size), Some(&htype), Some(&marker)) = (head.get(0..4), head.get(0x4A), head.get(0x4B)) else {
+        return false;
+    };
+    let buffer_size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
+    (4096..=(64 << 20)).contains(&buffer_size)
+        && buffer_size % 1024 == 0
+        && marker & 0xC0 == 0xC0
+        && matches!(htype, 1 | 2)
+}
+
+/// Opens the (decompressed) byte stream of an input.
+pub fn open(input: &Input) -> Result<Box<dyn Read + Send>> {
+    let file = File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
+    if input.gzip {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(file))))
+    } else {
+        Ok(Box::new(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_magics() {
+        // libpcap pcap-savefile(5): a1b2c3d4 µs, a1b23c4d ns, written in the writer's byte order.
+        assert_eq!(sniff(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), Some(Kind::Pcap));
+        assert_eq!(sniff(&[0xa1, 0xb2, 0xc3, 0xd4, 0, 2]), Some(Kind::Pcap));
+        assert_eq!(sniff(&[0x4d, 0x3c, 0xb2, 0xa1]), Some(Kind::Pcap));
+        assert_eq!(sniff(&[0xa1, 0xb2, 0x3c, 0x4d]), Some(Kind::Pcap));
+        assert_eq!(sniff(&[0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0]), Some(Kind::Pcapng));
+        assert_eq!(sniff(b"ElfFile\0rest"), Some(Kind::Evtx));
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(&[0xd4]), None);
+    }
+
+    #[test]
+    fn etl_heuristic() {
+        let mut head = vec![0u8; 0x50];
+        head[0..4].copy_from_slice(&0x10000u32.to_le_bytes());
+        head[0x4A] = 2;
+        head[0x4B] = 0xC0;
+        assert!(looks_like_etl(&head));
+        head[0x4B] = 0;
+        assert!(!looks_like_etl(&head));
+        assert!(!looks_like_etl(&head[..10]));
+    }
+}

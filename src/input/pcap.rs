@@ -1,0 +1,499 @@
+//! Streaming capture reader: legacy pcap (both byte orders, µs/ns) and pcapng (several sections
+//! and interfaces, each with its own link type, `if_tsresol` and `if_tsoffset`).
+//!
+//! Reads a `Read` through one bounded buffer and hands each packet to a callback; memory does
+//! not grow with file size. Block framing is checked here (lengths bounded before any
+//! allocation); the block bodies are decoded with pcap-parser's parsers. Damage becomes a
+//! `Warning` with the byte offset, and the reader re-synchronises on the next plausible record
+//! so that every good packet after the damage is still delivered.
+//!
+//! References: pcap-savefile(5) (libpcap), draft-ietf-opsawg-pcapng §4 (block structure),
+//! §4.2 (IDB options `if_tsresol` code 9, `if_tsoffset` code 14), §4.3 (EPB), §4.4 (SPB).
+
+use std::io::{ErrorKind, Read};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::{parse_block_be, parse_block_le};
+
+use crate::error::{Error, Result, WarningSink};
+use crate::time::Ts;
+
+/// Largest packet record we accept (bytes captured). Larger lengths are treated as corruption.
+/// 256 KiB is libpcap's MAXIMUM_SNAPLEN; TSO/GRO captures stay below 64 KiB + headers.
+pub const MAX_CAPLEN: u32 = 262_144;
+/// Largest pcapng block we accept; anything larger is treated as a corrupt length.
+pub const MAX_BLOCK: u32 = 16 << 20;
+/// How far the reader scans for the next plausible record after damage before giving up.
+const MAX_RESYNC: u64 = 64 << 20;
+
+/// One captured packet, borrowed from the reader's buffer for the duration of the callback.
+pub struct Packet<'a> {
+    /// 1-based frame number, as Wireshark numbers frames.
+    pub frame: u64,
+    pub ts: Ts,
+    /// LINKTYPE_* value of the interface this packet was captured on.
+    pub linktype: u32,
+    pub data: &'a [u8],
+    /// Length on the wire; larger than `data.len()` when the snaplen cut the packet.
+    pub orig_len: u32,
+    /// Byte offset of the record in the (decompressed) file.
+    pub offset: u64,
+}
+
+/// What a capture contained, besides its packets.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureStats {
+    pub format: &'static str,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+    /// Packets cut short by the snaplen (caplen < orig_len).
+    pub truncated_by_snaplen: u64,
+    /// Timestamp precision in fractional digits (6 for µs, 9 for ns).
+    pub precision: u8,
+}
+
+struct Iface {
+    linktype: u32,
+    units_per_sec: u64,
+    offset_secs: i64,
+}
+
+/// A bounded refillable window over the input stream.
+struct Window<R> {
+    src: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// File offset of `buf[start]`.
+    pos: u64,
+    eof: bool,
+}
+
+impl<R: Read> Window<R> {
+    fn new(src: R) -> Self {
+        Window { src, buf: vec![0; 1 << 20], start: 0, end: 0, pos: 0, eof: false }
+    }
+
+    fn avail(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Makes at least `n` bytes available unless the stream ends first. `n` is bounded by the
+    /// callers (≤ MAX_BLOCK), so the buffer never grows past that.
+    fn fill(&mut self, n: usize) -> std::io::Result<bool> {
+        while self.end - self.start < n && !self.eof {
+            if self.start > 0 && (self.buf.len() - self.start < n || self.end == self.buf.len()) {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() < n {
+                self.buf.resize(n.next_power_of_two(), 0);
+            }
+            match self.src.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end - self.start >= n)
+    }
+
+    fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.start);
+        self.start += n;
+        self.pos += n as u64;
+    }
+}
+
+/// Reads every packet of a pcap or pcapng stream and calls `on_packet` for each, in file order.
+pub fn read_packets<R: Read>(
+    src: R,
+    input: &str,
+    warn: &mut WarningSink,
+    mut on_packet: impl FnMut(&Packet, &mut WarningSink),
+) -> Result<CaptureStats> {
+    let mut w = Window::new(src);
+    let io = |e: std::io::Error| Error::input(input, format!("read error: {e}"));
+    w.fill(24).map_err(io)?;
+    let mut stats = CaptureStats::default();
+    let head = w.avail();
+    if head.len() < 4 {
+        return Err(Error::input(input, "file ends inside the capture header"));
+    }
+    if head[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
+        stats.format = "pcapng";
+        read_pcapng(&mut w, warn, &mut stats, &mut on_packet).map_err(io)?;
+    } else {
+        read_legacy(&mut w, input, warn, &mut stats, &mut on_packet)?;
+    }
+    if stats.truncated_by_snaplen > 0 {
+        warn.push(
+            0,
+            None,
+            format!(
+                "{} packet(s) were cut short by the capture's snaplen; payload beyond the cut is not analysed",
+                stats.truncated_by_snaplen
+            ),
+        );
+    }
+    Ok(stats)
+}
+
+struct Legacy {
+    big_endian: bool,
+    units_per_sec: u64,
+    linktype: u32,
+    snaplen: u32,
+}
+
+impl Legacy {
+    fn u32_at(&self, b: &[u8], off: usize) -> u32 {
+        let a = [b[off], b[off + 1], b[off + 2], b[off + 3]];
+        if self.big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    }
+
+    /// A 16-byte record header that could be real: sane lengths and sub-second fraction; when
+    /// re-synchronising, also a time within a day of the last good record.
+    fn plausible(&self, h: &[u8], last_sec: Option<u32>) -> bool {
+        let (sec, frac, cap, orig) = (self.u32_at(h, 0), self.u32_at(h, 4), self.u32_at(h, 8), self.u32_at(h, 12));
+        let near = last_sec.is_none_or(|l| sec.abs_diff(l) <= 86_400);
+        near && (frac as u64) < self.units_per_sec && cap <= MAX_CAPLEN && orig <= 0x10_0000
+    }
+}
+
+fn read_legacy<R: Read>(
+    w: &mut Window<R>,
+    input: &str,
+    warn: &mut WarningSink,
+    stats: &mut CaptureStats,
+    on_packet: &mut impl FnMut(&Packet, &mut WarningSink),
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::input(input, format!("read error: {e}"));
+    let h = w.avail();
+    if h.len() < 24 {
+        return Err(Error::input(input, "file ends inside the 24-byte pcap header"));
+    }
+    let (big_endian, nanos) = match [h[0], h[1], h[2], h[3]] {
+        [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
+        [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
+        [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
+        [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
+        _ => return Err(Error::input(input, "not a pcap file (bad magic)")),
+    };
+    let mut fmt =
+        Legacy { big_endian, units_per_sec: if nanos { 1_000_000_000 } else { 1_000_000 }, linktype: 0, snaplen: 0 };
+    fmt.snaplen = fmt.u32_at(h, 16);
+    // The upper 16 bits of the link-type field carry FCS information (pcap-savefile(5)).
+    fmt.linktype = fmt.u32_at(h, 20) & 0x0fff_ffff;
+    stats.format = if nanos { "pcap (nanosecond)" } else { "pcap" };
+    stats.precision = if nanos { 9 } else { 6 };
+    w.consume(24);
+    let mut last_sec: Option<u32> = None;
+    loop {
+        if !w.fill(16).map_err(io)? {
+            if !w.avail().is_empty() {
+                warn.push(
+                    w.pos,
+                    None,
+                    format!(
+                        "capture ends inside a record header ({} stray bytes): file was cut mid-write",
+                        w.avail().len()
+                    ),
+                );
+            }
+            return Ok(());
+        }
+        let h = w.avail();
+        if !fmt.plausible(h, None) {
+            let (cap, orig) = (fmt.u32_at(h, 8), fmt.u32_at(h, 12));
+            let at = w.pos;
+            let skipped = resync_legacy(w, &fmt, last_sec).map_err(io)?;
+            warn.push(
+                at,
+                Some(stats.packets + 1),
+                format!(
+                    "corrupt record header (captured length {cap}, original length {orig}); skipped {skipped} bytes to the next plausible record"
+                ),
+            );
+            continue;
+        }
+        let (sec, frac, cap, orig) = (fmt.u32_at(h, 0), fmt.u32_at(h, 4), fmt.u32_at(h, 8), fmt.u32_at(h, 12));
+        let need = 16 + cap as usize;
+        if !w.fill(need).map_err(io)? {
+            warn.push(
+                w.pos,
+                Some(stats.packets + 1),
+                format!("last packet is truncated: record needs {cap} bytes, file ends after {} (capture killed mid-write?)", w.avail().len().saturating_sub(16)),
+            );
+            return Ok(());
+        }
+        stats.packets += 1;
+        last_sec = Some(sec);
+        let ts = Ts::from_parts(sec as i64, frac as u64, fmt.units_per_sec);
+        note_packet(stats, ts, cap, orig);
+        let rec = w.avail();
+        let pkt = Packet {
+            frame: stats.packets,
+            ts,
+            linktype: fmt.linktype,
+            data: &rec[16..need],
+            orig_len: orig,
+            offset: w.pos,
+        };
+        on_packet(&pkt, warn);
+        w.consume(need);
+    }
+}
+
+fn note_packet(stats: &mut CaptureStats, ts: Ts, cap: u32, orig: u32) {
+    stats.bytes += cap as u64;
+    if stats.first.is_none_or(|f| ts < f) {
+        stats.first = Some(ts);
+    }
+    if stats.last.is_none_or(|l| ts > l) {
+        stats.last = Some(ts);
+    }
+    if cap < orig {
+        stats.truncated_by_snaplen += 1;
+    }
+}
+
+/// Skips forward one byte at a time until a record header is plausible and is followed either
+/// by the end of the stream or by another plausible header. Returns the bytes skipped.
+fn resync_legacy<R: Read>(w: &mut Window<R>, fmt: &Legacy, last_sec: Option<u32>) -> std::io::Result<u64> {
+    let mut skipped = 0u64;
+    loop {
+        w.consume(1);
+        skipped += 1;
+        if skipped > MAX_RESYNC || !w.fill(16)? {
+            // Nothing plausible found: drop the rest of the window so the caller ends cleanly.
+            let rest = w.avail().len();
+            w.consume(rest);
+            return Ok(skipped + rest as u64);
+        }
+        if !fmt.plausible(w.avail(), last_sec) {
+            continue;
+        }
+        let cap = fmt.u32_at(w.avail(), 8) as usize;
+        let next = 16 + cap;
+        if !w.fill(next + 16)? {
+            return Ok(skipped); // ends right after this record: accept it
+        }
+        if fmt.plausible(&w.avail()[next..], last_sec) {
+            return Ok(skipped);
+        }
+    }
+}
+
+/// pcapng block types we check by hand before handing the body to pcap-parser.
+const SHB: u32 = 0x0A0D_0D0A;
+const EPB: u32 = 0x0000_0006;
+
+fn read_pcapng<R: Read>(
+    w: &mut Window<R>,
+    warn: &mut WarningSink,
+    stats: &mut CaptureStats,
+    on_packet: &mut impl FnMut(&Packet, &mut WarningSink),
+) -> std::io::Result<()> {
+    let mut big_endian = false;
+    let mut ifaces: Vec<Iface> = Vec::new();
+    let mut section = 0u32;
+    stats.precision = 6;
+    let mut last_ts = Ts(0);
+    loop {
+        if !w.fill(12)? {
+            if !w.avail().is_empty() {
+                warn.push(
+                    w.pos,
+                    None,
+                    format!(
+                        "capture ends inside a block header ({} stray bytes): file was cut mid-write",
+                        w.avail().len()
+                    ),
+                );
+            }
+            return Ok(());
+        }
+        let h = w.avail();
+        let raw_type = [h[0], h[1], h[2], h[3]];
+        if u32::from_le_bytes(raw_type) == SHB {
+            // The byte-order magic at offset 8 decides this section's endianness.
+            big_endian = match [h[8], h[9], h[10], h[11]] {
+                [0x1a, 0x2b, 0x3c, 0x4d] => true,
+                [0x4d, 0x3c, 0x2b, 0x1a] => false,
+                _ => big_endian,
+            };
+        }
+        let rd = |b: [u8; 4]| if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
+        let btype = rd(raw_type);
+        let blen = rd([h[4], h[5], h[6], h[7]]);
+        if blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
+            let at = w.pos;
+            let skipped = resync_pcapng(w, big_endian)?;
+            warn.push(at, None, format!("corrupt block length {blen} (block type 0x{btype:08x}); skipped {skipped} bytes to the next plausible block"));
+            continue;
+        }
+        let blen = blen as usize;
+        if !w.fill(blen)? {
+            warn.push(
+                w.pos,
+                Some(stats.packets + 1),
+                format!(
+                    "last block is truncated: needs {blen} bytes, file ends after {} (capture killed mid-write?)",
+                    w.avail().len()
+                ),
+            );
+            return Ok(());
+        }
+        let block = &w.avail()[..blen];
+        let trailer = rd([block[blen - 4], block[blen - 3], block[blen - 2], block[blen - 1]]);
+        if trailer as usize != blen {
+            let at = w.pos;
+            let skipped = resync_pcapng(w, big_endian)?;
+            warn.push(at, None, format!("block length {blen} does not match its trailing copy {trailer}; skipped {skipped} bytes to the next plausible block"));
+            continue;
+        }
+        let parsed = if big_endian { parse_block_be(block) } else { parse_block_le(block) };
+        match parsed {
+            Ok((_, Block::SectionHeader(_))) => {
+                ifaces.clear();
+                section += 1;
+            }
+            Ok((_, Block::InterfaceDescription(idb))) => {
+                let units_per_sec = match idb.ts_resolution() {
+                    Some(u) if u > 0 => u,
+                    _ => {
+                        warn.push(
+                            w.pos,
+                            None,
+                            format!(
+                                "interface {} has an invalid if_tsresol {}; assuming microseconds",
+                                ifaces.len(),
+                                idb.if_tsresol
+                            ),
+                        );
+                        1_000_000
+                    }
+                };
+                let digits = digits_for(units_per_sec);
+                stats.precision = stats.precision.max(digits);
+                ifaces.push(Iface { linktype: idb.linktype.0 as u32, units_per_sec, offset_secs: idb.ts_offset() });
+            }
+            Ok((_, Block::EnhancedPacket(epb))) => {
+                let Some(iface) = ifaces.get(epb.if_id as usize) else {
+                    warn.push(
+                        w.pos,
+                        Some(stats.packets + 1),
+                        format!(
+                            "packet refers to interface {} but section {section} describes only {}",
+                            epb.if_id,
+                            ifaces.len()
+                        ),
+                    );
+                    w.consume(blen);
+                    continue;
+                };
+                let units = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                let base = Ts::from_units(units, iface.units_per_sec);
+                let ts = Ts(base.0.saturating_add(iface.offset_secs.saturating_mul(1_000_000_000)));
+                let cap = (epb.caplen as usize).min(epb.data.len());
+                stats.packets += 1;
+                last_ts = ts;
+                note_packet(stats, ts, cap as u32, epb.origlen);
+                let pkt = Packet {
+                    frame: stats.packets,
+                    ts,
+                    linktype: iface.linktype,
+                    data: &epb.data[..cap],
+                    orig_len: epb.origlen,
+                    offset: w.pos,
+                };
+                on_packet(&pkt, warn);
+            }
+            Ok((_, Block::SimplePacket(spb))) => {
+                // SPBs carry no timestamp and always belong to interface 0.
+                if let Some(iface) = ifaces.first() {
+                    let cap = (spb.origlen as usize).min(spb.data.len());
+                    stats.packets += 1;
+                    note_packet(stats, last_ts, cap as u32, spb.origlen);
+                    let pkt = Packet {
+                        frame: stats.packets,
+                        ts: last_ts,
+                        linktype: iface.linktype,
+                        data: &spb.data[..cap],
+                        orig_len: spb.origlen,
+                        offset: w.pos,
+                    };
+                    on_packet(&pkt, warn);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let frame = (btype == EPB).then_some(stats.packets + 1);
+                warn.push(
+                    w.pos,
+                    frame,
+                    format!("malformed block of type 0x{btype:08x} ({blen} bytes) skipped: {}", describe(&e)),
+                );
+            }
+        }
+        w.consume(blen);
+    }
+}
+
+fn describe<E: std::fmt::Debug>(e: &nom::Err<E>) -> String {
+    match e {
+        nom::Err::Incomplete(_) => "block body shorter than its fields".into(),
+        nom::Err::Error(inner) | nom::Err::Failure(inner) => {
+            let s = format!("{inner:?}");
+            // pcap-parser's error Debug includes the remaining input bytes; keep just the kind.
+            s.rsplit(", ").next().unwrap_or("parse error").trim_end_matches(')').to_string()
+        }
+    }
+}
+
+/// Fractional digits needed to show a clock with this many units per second.
+fn digits_for(units_per_sec: u64) -> u8 {
+    let mut d = 0u8;
+    let mut u = 1u64;
+    while u < units_per_sec && d < 9 {
+        u = u.saturating_mul(10);
+        d += 1;
+    }
+    d
+}
+
+/// Scans 4-byte-aligned positions for a block whose type is known and whose leading and
+/// trailing lengths agree. Returns the bytes skipped.
+fn resync_pcapng<R: Read>(w: &mut Window<R>, big_endian: bool) -> std::io::Result<u64> {
+    let rd = |b: &[u8], o: usize| {
+        let a = [b[o], b[o + 1], b[o + 2], b[o + 3]];
+        if big_endian { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+    };
+    let mut skipped = 0u64;
+    loop {
+        w.consume(4);
+        skipped += 4;
+        if skipped > MAX_RESYNC || !w.fill(12)? {
+            let rest = w.avail().len();
+            w.consume(rest);
+            return Ok(skipped + rest as u64);
+        }
+        let h = w.avail();
+        let (btype, blen) = (rd(h, 0), rd(h, 4));
+        let known = matches!(btype, 1..=6 | 0xBAD | 0x40000BAD | SHB);
+        if !known || blen < 12 || blen % 4 != 0 || blen > MAX_BLOCK {
+            continue;
+        }
+        if !w.fill(blen as usize)? {
+            return Ok(skipped);
+        }
+        if rd(w.avail(), blen as usize - 4) == blen {
+            return Ok(skipped);
+        }
+    }
+}

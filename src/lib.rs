@@ -1,0 +1,22 @@
+//! rdplog: why did this Remote Desktop connection fail?
+//!
+//! ```text
+//! inputs ─► input (detect by magic, gunzip, pcap/pcapng blocks, link layer → IP)
+//!        ─► flow (TCP/UDP state per 5-tuple, bounded in-order payload, ICMP errors)
+//!        ─► rdp (X.224/RDP_NEG, TLS hello/cert/alert, RDP-UDP SYN) on the flows that are RDP
+//!        ─► connection (one record per RDP attempt with its phase ladder)
+//!        ─► report (text, JSON)
+//! ```
+//! Each stage consumes the previous stage's types only. `analyze` wires them together and runs
+//! one rayon task per input file.
+#![forbid(unsafe_code)]
+
+pub mod analyze;
+pub mod cli;
+pub mod connection;
+pub mod error;
+pub mod flow;
+pub mod input;
+pub mod rdp;
+pub mod report;
+pub mod time;
