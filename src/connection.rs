@@ -311,7 +311,11 @@ fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
     }
     let Some(syn) = f.c2s.syns.first() else { return Phase::NotObserved };
     let n = f.c2s.syns.len();
-    let retries = if n > 1 { format!(" ({} retransmissions)", n - 1) } else { String::new() };
+    let retries = match n {
+        1 => String::new(),
+        2 => " (1 retransmission)".to_string(),
+        _ => format!(" ({} retransmissions)", n - 1),
+    };
     push(ev, *syn, format!("SYN from the client{retries}"));
     if let Some(sa) = f.s2c.syns.first() {
         push(ev, *sa, format!("SYN+ACK from the server after {:.3} s", sa.ts.since(syn.ts)));
@@ -344,38 +348,25 @@ fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
 }
 
 fn teardown(f: &TcpFlow) -> Teardown {
-    let rst = [(&f.c2s, "client"), (&f.s2c, "server")]
-        .into_iter()
-        .filter_map(|(d, who)| d.rst.map(|r| (r, who, d)))
-        .min_by_key(|(r, _, _)| r.at);
-    if let Some((r, who, d)) = rst {
-        let mismatch = d.ttl_first.is_some_and(|t| t.abs_diff(r.ttl) > 1);
-        return Teardown {
-            how: "rst",
-            by: who,
-            at: Some(r.at),
-            after_s: Some(r.at.ts.since(f.first.ts)),
-            rst_ttl_mismatch: mismatch,
-        };
+    // The earliest FIN or RST decides who closed the connection; a RST answering a FIN is the
+    // peer's reaction, not the cause.
+    let mut events: Vec<(At, &'static str, &'static str)> = Vec::new();
+    for (d, who) in [(&f.c2s, "client"), (&f.s2c, "server")] {
+        if let Some(r) = d.rst {
+            events.push((r.at, "rst", who));
+        }
+        if let Some(at) = d.fin {
+            events.push((at, "fin", who));
+        }
     }
-    let fin = [(&f.c2s, "client"), (&f.s2c, "server")].into_iter().filter_map(|(d, who)| d.fin.map(|a| (a, who))).min();
-    if let Some((at, who)) = fin {
-        return Teardown {
-            how: "fin",
-            by: who,
-            at: Some(at),
-            after_s: Some(at.ts.since(f.first.ts)),
-            rst_ttl_mismatch: false,
-        };
-    }
-    let established = !f.s2c.syns.is_empty() || f.mid_stream;
-    Teardown {
-        how: if established { "open" } else { "none" },
-        by: "",
-        at: None,
-        after_s: None,
-        rst_ttl_mismatch: false,
-    }
+    let Some(&(at, how, by)) = events.iter().min_by_key(|(at, how, _)| (*at, *how)) else {
+        let established = !f.s2c.syns.is_empty() || f.mid_stream;
+        return Teardown { how: if established { "open" } else { "none" }, by: "", at: None, after_s: None, rst_ttl_mismatch: false };
+    };
+    let dir = if by == "client" { &f.c2s } else { &f.s2c };
+    let rst_ttl_mismatch =
+        how == "rst" && dir.rst.is_some_and(|r| dir.ttl_first.is_some_and(|t| t.abs_diff(r.ttl) > 1));
+    Teardown { how, by, at: Some(at), after_s: Some(at.ts.since(f.first.ts)), rst_ttl_mismatch }
 }
 
 fn teardown_evidence(f: &TcpFlow, t: &Teardown) -> Option<Evidence> {
@@ -686,6 +677,8 @@ fn outcome(f: &TcpFlow, p: &Phases, t: &Teardown, r: &RdpSummary) -> String {
         }
     } else if r.request.is_some() {
         "X.224 Connection Request sent, no Connection Confirm"
+    } else if p.tcp == Phase::Ok && f.c2s.payload_bytes == 0 && f.s2c.payload_bytes == 0 && f.is_closed() {
+        "TCP connected and closed without any data (a port probe or load-balancer health check)"
     } else if p.tcp == Phase::Ok {
         "TCP connected, no RDP data"
     } else {

@@ -1,0 +1,5 @@
+//! Integration tests, compiled into one binary: `mod` lines only.
+
+mod cli;
+mod corpus;
+mod util;

@@ -1,0 +1,39 @@
+//! Test helpers: run the binary, find the shared corpus, make temp files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `rdplog` with the given arguments.
+pub fn rdplog(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdplog")).args(args).env("NO_COLOR", "1").output().expect("rdplog runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The shared corpus of public captures: `$RDPLOG_CORPUS` or `../shared/corpus`. `None` (with a
+/// printed notice) when absent, so that corpus tests skip instead of failing.
+pub fn corpus(sub: &str, name: &str) -> Option<PathBuf> {
+    let base = std::env::var_os("RDPLOG_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    let p = base.join(sub).join(name);
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!("corpus file {} not found: skipping (set RDPLOG_CORPUS to the corpus folder)", p.display());
+        None
+    }
+}
+
+/// Runs `analyze --format json` on one file and returns the parsed report.
+pub fn analyze_json(path: &Path) -> serde_json::Value {
+    let out = rdplog(&["analyze", "--format", "json", path.to_str().expect("utf-8 path")]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "exit {:?}: {}", out.status.code(), stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
