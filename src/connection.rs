@@ -361,7 +361,13 @@ fn teardown(f: &TcpFlow) -> Teardown {
     }
     let Some(&(at, how, by)) = events.iter().min_by_key(|(at, how, _)| (*at, *how)) else {
         let established = !f.s2c.syns.is_empty() || f.mid_stream;
-        return Teardown { how: if established { "open" } else { "none" }, by: "", at: None, after_s: None, rst_ttl_mismatch: false };
+        return Teardown {
+            how: if established { "open" } else { "none" },
+            by: "",
+            at: None,
+            after_s: None,
+            rst_ttl_mismatch: false,
+        };
     };
     let dir = if by == "client" { &f.c2s } else { &f.s2c };
     let rst_ttl_mismatch =
