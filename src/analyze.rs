@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::connection::{self, Connection, fmt_ts};
 use crate::error::{Error, Result, Warning, WarningSink};
 use crate::flow::{FlowStats, FlowTable};
-use crate::input::pcap::read_packets;
+use crate::input::pcap::{CaptureStats, read_packets};
 use crate::input::{self, Input, Kind};
 
 /// One input in the inventory (DESIGN.md JSON contract `inputs[]`).
@@ -112,10 +112,7 @@ fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Wa
         return Ok((summary, Vec::new(), sink));
     }
     let reader = input::open(input)?;
-    let mut table = FlowTable::new();
-    let stats = read_packets(reader, name, &mut sink, |pkt, warn| table.on_packet(pkt, warn))?;
-    let (finished, flow_stats) = table.finish(&mut sink);
-    let conns = connection::build(name, finished);
+    let (stats, flow_stats, conns) = analyze_capture(reader, name, &mut sink)?;
     summary.format = stats.format.to_string();
     summary.records = stats.packets;
     summary.first = stats.first.map(|t| t.rfc3339(stats.precision));
@@ -125,6 +122,18 @@ fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Wa
         sink.push(0, None, "the capture contains no packets");
     }
     Ok((summary, conns, sink))
+}
+
+/// The capture pipeline for one stream, on the calling thread: packets → flows → connections.
+pub fn analyze_capture(
+    reader: impl Read,
+    name: &str,
+    sink: &mut WarningSink,
+) -> Result<(CaptureStats, FlowStats, Vec<Connection>)> {
+    let mut table = FlowTable::new();
+    let stats = read_packets(reader, name, sink, |pkt, warn| table.on_packet(pkt, warn))?;
+    let (finished, flow_stats) = table.finish(sink);
+    Ok((stats, flow_stats, connection::build(name, finished)))
 }
 
 fn sha256(input: &Input) -> Result<String> {

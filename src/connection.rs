@@ -46,6 +46,9 @@ pub enum Phase {
     NotReached,
     /// Under way when the capture ended.
     Incomplete,
+    /// The client closed the connection before the phase completed (mstsc does this on purpose
+    /// when it only checks the server's identity, then reconnects).
+    Abandoned,
 }
 
 impl Phase {
@@ -64,6 +67,7 @@ impl Phase {
             Phase::Unreachable => "unreachable",
             Phase::NotReached => "not-reached",
             Phase::Incomplete => "incomplete",
+            Phase::Abandoned => "abandoned",
         }
     }
 }
@@ -246,6 +250,12 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
             reference: frame(e.at),
             text: format!("ICMP {} from {} (type {}, code {}{mtu})", e.kind, e.from, e.icmp_type, e.code),
         });
+    }
+    if f.capture_duplicates > 0 {
+        notes.push(format!(
+            "{} packet(s) appear twice in the capture (same header within 1 ms); counted once",
+            f.capture_duplicates
+        ));
     }
     if f.payload_gaps > 0 {
         notes.push(format!("{} gap(s) in the captured payload (packets missing from the capture)", f.payload_gaps));
@@ -576,14 +586,19 @@ fn nla_phase(f: &TcpFlow, r: &RdpSummary, tls: Phase) -> Phase {
     if tls != Phase::Ok {
         return if tls == Phase::NotObserved { Phase::NotObserved } else { Phase::NotReached };
     }
-    // CredSSP (MS-CSSP 3.1.5) takes about three TSRequests from the client and two from the
-    // server; the MCS Connect Initial and the rest of the session follow. Fewer records and a
-    // close means the exchange was cut short.
+    // CredSSP (MS-CSSP 3.1.5): client negoToken, server challenge, client authenticate +
+    // pubKeyAuth, server pubKeyAuth, client credentials. The client sends its third record only
+    // after accepting the server's, so three client and two server records mean NLA completed.
+    // A close before that is a failure when the server closes, and abandonment when the client
+    // does.
     let (c, s) = app_records(r);
-    if c >= 4 && s >= 3 {
+    let closed_by_client = teardown(f).by == "client";
+    if c >= 3 && s >= 2 {
         Phase::Ok
     } else if c == 0 && f.is_closed() {
         Phase::NotReached
+    } else if f.is_closed() && closed_by_client {
+        Phase::Abandoned
     } else if f.is_closed() {
         Phase::Failed
     } else {
@@ -670,6 +685,8 @@ fn outcome(f: &TcpFlow, p: &Phases, t: &Teardown, r: &RdpSummary) -> String {
         "session established"
     } else if p.nla == Phase::Ok {
         "NLA completed, session setup not finished"
+    } else if p.nla == Phase::Abandoned {
+        "client ended the connection during NLA (it may have reconnected)"
     } else if p.tls == Phase::Ok {
         "TLS handshake completed"
     } else if r.client_hello.is_some() && r.server_hello.is_none() {

@@ -8,10 +8,6 @@ pub fn rdplog(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rdplog")).args(args).env("NO_COLOR", "1").output().expect("rdplog runs")
 }
 
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

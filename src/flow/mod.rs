@@ -37,6 +37,11 @@ const SERVER_PORTS: [u16; 3] = [3389, 443, 3391];
 pub const PAYLOAD_BUDGET: usize = 64 * 1024;
 /// Live flows at most; beyond this new flows are counted but not tracked.
 pub const MAX_FLOWS: usize = 200_000;
+/// Client payload segments examined for an X.224 Connection Request on a port that is not 3389
+/// (a tunnel such as SOCKS5 speaks first, then carries RDP).
+const MAX_CONTENT_PROBES: u8 = 4;
+/// Two identical segments closer than this are one packet captured twice, not a retransmission.
+const DUPLICATE_WINDOW_NS: i64 = 1_000_000;
 /// ICMP errors kept per flow.
 const MAX_ICMP_PER_FLOW: usize = 16;
 /// Idle times after which flows leave the table (seconds).
@@ -69,8 +74,14 @@ pub struct TcpFlow {
     pub icmp: Vec<IcmpError>,
     /// Bytes that were never captured inside the analysed payload (capture loss).
     pub payload_gaps: u32,
+    /// Packets captured twice (byte-identical header within 1 ms), ignored after the first copy.
+    pub capture_duplicates: u64,
     #[serde(skip)]
     pub rdp: RdpAnalyzer,
+    #[serde(skip)]
+    last_seen: [Option<(SegSig, Ts)>; 2],
+    #[serde(skip)]
+    probes: u8,
     #[serde(skip)]
     reasm: Option<Box<[Reassembler; 2]>>,
 }
@@ -89,7 +100,10 @@ impl TcpFlow {
             s2c: TcpDir::default(),
             icmp: Vec::new(),
             payload_gaps: 0,
+            capture_duplicates: 0,
             rdp: RdpAnalyzer::new(),
+            last_seen: [None, None],
+            probes: 0,
             reasm: Some(Box::new([Reassembler::new(PAYLOAD_BUDGET), Reassembler::new(PAYLOAD_BUDGET)])),
         }
     }
@@ -137,6 +151,17 @@ pub struct FlowStats {
     pub icmp_errors_unmatched: u64,
     pub untracked_flows: u64,
     pub unsupported_link_packets: u64,
+}
+
+/// The header fields that make two captured segments the same packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SegSig {
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    window: u16,
+    len: u32,
+    ip_id: Option<u16>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -322,25 +347,45 @@ impl FlowTable {
             ttl: ip.ttl,
             ip_id: ip.ip_id,
         };
+        let idx = if to_server { 0 } else { 1 };
+        let sig = SegSig {
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: t.slice().get(13).copied().unwrap_or(0),
+            window: seg.window,
+            len: seg.payload_len,
+            ip_id: seg.ip_id,
+        };
+        let duplicate = flow.last_seen[idx].is_some_and(|(s, ts)| s == sig && at.ts.0 - ts.0 <= DUPLICATE_WINDOW_NS);
+        flow.last_seen[idx] = Some((sig, at.ts));
+        if duplicate {
+            flow.capture_duplicates += 1;
+            return;
+        }
         flow.last = at;
         let (me, peer) = if to_server { (&mut flow.c2s, &mut flow.s2c) } else { (&mut flow.s2c, &mut flow.c2s) };
         me.on_send(&seg);
         if seg.ack_flag {
             peer.on_peer_ack(seg.ack);
         }
-        // Decide RDP-by-content on the client's first payload.
-        if flow.rdp_by.is_none() && !payload.is_empty() {
-            if to_server && looks_like_connection_request(payload) {
-                flow.rdp_by = Some(RdpBy::Content);
-            } else {
-                self.map.insert(key, Slot::Ignored { last: at.ts });
+        // Off port 3389, the flow is RDP only if one of the client's first payloads is an X.224
+        // Connection Request; anything else is dismissed and costs nothing more.
+        if flow.rdp_by.is_none() {
+            if to_server && !payload.is_empty() {
+                if looks_like_connection_request(payload) {
+                    flow.rdp_by = Some(RdpBy::Content);
+                } else {
+                    flow.probes += 1;
+                    if flow.probes >= MAX_CONTENT_PROBES {
+                        self.map.insert(key, Slot::Ignored { last: at.ts });
+                        return;
+                    }
+                }
+            }
+            if flow.rdp_by.is_none() {
                 return;
             }
         }
-        if flow.rdp_by.is_none() {
-            return;
-        }
-        let idx = if to_server { 0 } else { 1 };
         if let Some(r) = flow.reasm.as_mut() {
             if seg.syn {
                 r[idx].set_isn(seg.seq);

@@ -27,6 +27,7 @@ pub struct At {
 /// What is known about a RST.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Reset {
+    #[serde(flatten)]
     pub at: At,
     pub ttl: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
