@@ -19,4 +19,5 @@ pub mod flow;
 pub mod input;
 pub mod rdp;
 pub mod report;
+pub mod synth;
 pub mod time;

@@ -364,24 +364,33 @@ fn read_pcapng<R: Read>(
                 section += 1;
             }
             Ok((_, Block::InterfaceDescription(idb))) => {
-                let units_per_sec = match idb.ts_resolution() {
-                    Some(u) if u > 0 => u,
-                    _ => {
+                // pcap-parser 0.17 rejects binary resolutions (0x80|n) and reads if_tsoffset as
+                // little-endian in every section, so both options are decoded here.
+                let (mut tsresol, mut offset_secs) = (6u8, 0i64);
+                for opt in &idb.options {
+                    match (opt.code.0, opt.as_bytes()) {
+                        (9, Ok([r, ..])) => tsresol = *r,
+                        (14, Ok(b)) if b.len() == 8 => {
+                            let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
+                            offset_secs = if big_endian { i64::from_be_bytes(a) } else { i64::from_le_bytes(a) };
+                        }
+                        _ => {}
+                    }
+                }
+                let units_per_sec = match units_per_second(tsresol) {
+                    Some(u) => u,
+                    None => {
+                        let n = ifaces.len();
                         warn.push(
                             w.pos,
                             None,
-                            format!(
-                                "interface {} has an invalid if_tsresol {}; assuming microseconds",
-                                ifaces.len(),
-                                idb.if_tsresol
-                            ),
+                            format!("interface {n} has an invalid if_tsresol {tsresol:#04x}; assuming microseconds"),
                         );
                         1_000_000
                     }
                 };
-                let digits = digits_for(units_per_sec);
-                stats.precision = stats.precision.max(digits);
-                ifaces.push(Iface { linktype: idb.linktype.0 as u32, units_per_sec, offset_secs: idb.ts_offset() });
+                stats.precision = stats.precision.max(digits_for(units_per_sec));
+                ifaces.push(Iface { linktype: idb.linktype.0 as u32, units_per_sec, offset_secs });
             }
             Ok((_, Block::EnhancedPacket(epb))) => {
                 let Some(iface) = ifaces.get(epb.if_id as usize) else {
@@ -454,6 +463,13 @@ fn describe<E: std::fmt::Debug>(e: &nom::Err<E>) -> String {
             s.rsplit(", ").next().unwrap_or("parse error").trim_end_matches(')').to_string()
         }
     }
+}
+
+/// `if_tsresol` (pcapng §4.2, option 9): the high bit selects a power of two, otherwise a
+/// power of ten, of units per second. `None` when the unit does not fit in 64 bits.
+fn units_per_second(tsresol: u8) -> Option<u64> {
+    let exp = (tsresol & 0x7f) as u32;
+    if tsresol & 0x80 != 0 { 1u64.checked_shl(exp).filter(|_| exp < 64) } else { 10u64.checked_pow(exp) }
 }
 
 /// Fractional digits needed to show a clock with this many units per second.
