@@ -1,1 +1,114 @@
-fn main() {}
+//! Capture ingestion throughput: the whole packet pipeline (read, link/IP/TCP slicing, flow
+//! table, RDP analysis, connection records) on one core, over a synthetic capture of mostly
+//! non-RDP traffic with a few hundred failed RDP attempts mixed in.
+//!
+//! The capture is generated here (never committed) into the temp directory and reused across
+//! runs: `RDPLOG_BENCH_MB` sets its size (default 1024). After the run the process's peak
+//! resident memory (VmHWM) is printed.
+//!
+//!     cargo bench --bench capture
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rdplog::analyze::analyze_capture;
+use rdplog::error::WarningSink;
+use rdplog::synth::conversation::{Frame, Host, Link, TcpConversation, UdpExchange, merge};
+use rdplog::synth::rdp;
+use rdplog::synth::writer::CaptureWriter;
+use rdplog::synth::XorShift;
+use rdplog::time::Ts;
+
+const MS: i64 = 1_000_000;
+
+/// One round of traffic: six bulk TCP transfers, a few DNS-like exchanges and, every
+/// `rdp_every` rounds, one RDP attempt that the server resets after the ClientHello.
+fn round(n: u64, t0: Ts, rng: &mut XorShift, rdp_every: u64) -> (Vec<Frame>, bool) {
+    let mut streams = Vec::new();
+    let client = |i: u64| Host::new(Ipv4Addr::new(10, 1, (i >> 8) as u8, i as u8), 128);
+    for k in 0..6u64 {
+        let port = [443u16, 445, 80, 8080, 22, 993][k as usize];
+        let server = Host::new(Ipv4Addr::new(172, 16, k as u8, 10), 64);
+        let cport = 1024 + ((n * 6 + k) % 60_000) as u16;
+        let mut c = TcpConversation::new(Link::Ethernet, client(n % 250 + 1), cport, server, port, t0, 20 * MS, 1460, rng.next_u64() as u32);
+        c.handshake().client_send(&[0x41; 300]).server_send(&vec![0x5a; 48 * 1024]).fin_from_client();
+        streams.push(c.frames());
+    }
+    for k in 0..4u64 {
+        let mut u = UdpExchange::new(Link::Ethernet, client(k + 1), 50_000 + k as u16, Host::new(Ipv4Addr::new(172, 16, 9, 53), 64), 53, t0, 2 * MS);
+        let _ = u.send(true, &[0x11; 40]).and_then(|u| u.send(false, &[0x22; 120]));
+        streams.push(u.frames());
+    }
+    let is_rdp = n % rdp_every == 0;
+    if is_rdp {
+        let server = Host::new(Ipv4Addr::new(172, 16, 20, 5), 128);
+        let cport = 49_152 + (n % 16_000) as u16;
+        let mut c = TcpConversation::new(Link::Ethernet, client(200), cport, server, 3389, t0, 30 * MS, 1460, rng.next_u64() as u32);
+        c.handshake()
+            .client_send(&rdp::connection_request(Some("alice"), 0xb))
+            .server_send(&rdp::connection_confirm(Ok(0x2)))
+            .client_send(&rdp::client_hello(Some("rdp01.corp.test"), [3; 32]))
+            .rst_from_server();
+        streams.push(c.frames());
+    }
+    (merge(streams), is_rdp)
+}
+
+/// Writes about `target` bytes of capture; returns the number of RDP attempts in it.
+fn generate(path: &Path, target: u64) -> std::io::Result<u64> {
+    let mut w = CaptureWriter::pcap(BufWriter::with_capacity(1 << 20, File::create(path)?), 1, false, false, 262_144)?;
+    let mut rng = XorShift::new(42);
+    let (mut written, mut n, mut attempts) = (24u64, 0u64, 0u64);
+    // About 340 KB per round: one RDP attempt every 10 rounds gives ~300 attempts per GB.
+    while written < target {
+        let t0 = Ts(1_700_000_000_000_000_000 + n as i64 * 40 * MS);
+        let (frames, is_rdp) = round(n, t0, &mut rng, 10);
+        attempts += is_rdp as u64;
+        for f in &frames {
+            w.packet(0, f.ts, &f.data)?;
+            written += 16 + f.data.len() as u64;
+        }
+        n += 1;
+    }
+    w.into_inner().flush()?;
+    Ok(attempts)
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn bench_capture(c: &mut Criterion) {
+    let mb: u64 = std::env::var("RDPLOG_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let path = std::env::temp_dir().join(format!("rdplog-bench-{mb}MB.pcap"));
+    if std::fs::metadata(&path).map(|m| m.len() < mb << 20).unwrap_or(true) {
+        eprintln!("generating {} ({mb} MB)...", path.display());
+        let attempts = generate(&path, mb << 20).expect("generate bench capture");
+        eprintln!("  {attempts} RDP attempts");
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let mut group = c.benchmark_group("capture");
+    group.throughput(Throughput::Bytes(size));
+    group.sample_size(10);
+    group.bench_function(format!("analyze {mb} MB, 1 thread"), |b| {
+        b.iter(|| {
+            let mut sink = WarningSink::new("bench");
+            let file = File::open(&path).expect("open bench capture");
+            let (stats, _, conns) = analyze_capture(file, "bench", &mut sink).expect("analyze");
+            assert!(stats.packets > 0 && !conns.is_empty());
+            conns.len()
+        })
+    });
+    group.finish();
+    if let Some(kib) = peak_rss_kib() {
+        eprintln!("peak resident memory (VmHWM): {:.1} MB", kib as f64 / 1024.0);
+    }
+}
+
+criterion_group!(benches, bench_capture);
+criterion_main!(benches);

@@ -15,6 +15,7 @@
 //! RFC 6298, RFC 792/1191 and RFC 4443 (see `conversation`); Marsaglia, "Xorshift RNGs" (2003).
 
 pub mod conversation;
+pub mod rdp;
 pub mod writer;
 
 /// A tiny seeded pseudo-random generator (Marsaglia's xorshift64, shifts 13/7/17).
