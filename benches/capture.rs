@@ -16,10 +16,10 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rdplog::analyze::analyze_capture;
 use rdplog::error::WarningSink;
+use rdplog::synth::XorShift;
 use rdplog::synth::conversation::{Frame, Host, Link, TcpConversation, UdpExchange, merge};
 use rdplog::synth::rdp;
 use rdplog::synth::writer::CaptureWriter;
-use rdplog::synth::XorShift;
 use rdplog::time::Ts;
 
 const MS: i64 = 1_000_000;
@@ -33,12 +33,30 @@ fn round(n: u64, t0: Ts, rng: &mut XorShift, rdp_every: u64) -> (Vec<Frame>, boo
         let port = [443u16, 445, 80, 8080, 22, 993][k as usize];
         let server = Host::new(Ipv4Addr::new(172, 16, k as u8, 10), 64);
         let cport = 1024 + ((n * 6 + k) % 60_000) as u16;
-        let mut c = TcpConversation::new(Link::Ethernet, client(n % 250 + 1), cport, server, port, t0, 20 * MS, 1460, rng.next_u64() as u32);
+        let mut c = TcpConversation::new(
+            Link::Ethernet,
+            client(n % 250 + 1),
+            cport,
+            server,
+            port,
+            t0,
+            20 * MS,
+            1460,
+            rng.next_u64() as u32,
+        );
         c.handshake().client_send(&[0x41; 300]).server_send(&vec![0x5a; 48 * 1024]).fin_from_client();
         streams.push(c.frames());
     }
     for k in 0..4u64 {
-        let mut u = UdpExchange::new(Link::Ethernet, client(k + 1), 50_000 + k as u16, Host::new(Ipv4Addr::new(172, 16, 9, 53), 64), 53, t0, 2 * MS);
+        let mut u = UdpExchange::new(
+            Link::Ethernet,
+            client(k + 1),
+            50_000 + k as u16,
+            Host::new(Ipv4Addr::new(172, 16, 9, 53), 64),
+            53,
+            t0,
+            2 * MS,
+        );
         let _ = u.send(true, &[0x11; 40]).and_then(|u| u.send(false, &[0x22; 120]));
         streams.push(u.frames());
     }
@@ -46,7 +64,17 @@ fn round(n: u64, t0: Ts, rng: &mut XorShift, rdp_every: u64) -> (Vec<Frame>, boo
     if is_rdp {
         let server = Host::new(Ipv4Addr::new(172, 16, 20, 5), 128);
         let cport = 49_152 + (n % 16_000) as u16;
-        let mut c = TcpConversation::new(Link::Ethernet, client(200), cport, server, 3389, t0, 30 * MS, 1460, rng.next_u64() as u32);
+        let mut c = TcpConversation::new(
+            Link::Ethernet,
+            client(200),
+            cport,
+            server,
+            3389,
+            t0,
+            30 * MS,
+            1460,
+            rng.next_u64() as u32,
+        );
         c.handshake()
             .client_send(&rdp::connection_request(Some("alice"), 0xb))
             .server_send(&rdp::connection_confirm(Ok(0x2)))

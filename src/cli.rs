@@ -41,4 +41,11 @@ first: pktmon etl2pcap trace.etl --out trace.pcapng"
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Regenerate the bundled scenario captures (deterministic: same bytes every time).
+    #[command(after_help = "Example:\n  rdplog samples --out /tmp/samples && rdplog analyze /tmp/samples/certificate")]
+    Samples {
+        /// Folder to write the scenario folders into.
+        #[arg(long, value_name = "DIR", default_value = "samples")]
+        out: PathBuf,
+    },
 }

@@ -242,6 +242,18 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
             notes.push(format!("the {who} advertised a zero window {} time(s)", d.zero_windows));
         }
     }
+    for (who, d) in [("client", &f.c2s), ("server", &f.s2c)] {
+        if let (Some(first), true) = (d.retx_times.first(), d.retx_times.len() >= 2) {
+            let gaps: Vec<String> = TcpDir::gaps(&d.retx_times).iter().map(|g| format!("{g:.1}")).collect();
+            let acked = if d.max_segment_acked { "" } else { ", never acknowledged" };
+            let text = format!(
+                "the {who} retransmitted a segment {} times (gaps {} s{acked})",
+                d.retx_times.len(),
+                gaps.join(", ")
+            );
+            push(&mut ev, *first, text);
+        }
+    }
     for e in &f.icmp {
         let mtu = e.mtu.map(|m| format!(", MTU {m}")).unwrap_or_default();
         ev.push(Evidence {
@@ -681,7 +693,17 @@ fn outcome(f: &TcpFlow, p: &Phases, t: &Teardown, r: &RdpSummary) -> String {
         Phase::Unreachable => return "an ICMP error answered the SYN".into(),
         _ => {}
     };
-    let reached = if p.session == Phase::Ok {
+    let fatal = r.alerts.iter().find(|a| !a.alert.encrypted && a.alert.level == 2);
+    let alert_text;
+    let reached = if let Some(a) = fatal {
+        alert_text = format!(
+            "fatal TLS alert {} ({}) from the {}",
+            TlsAlert(a.alert.description),
+            a.alert.description,
+            a.sender
+        );
+        alert_text.as_str()
+    } else if p.session == Phase::Ok {
         "session established"
     } else if p.nla == Phase::Ok {
         "NLA completed, session setup not finished"

@@ -57,5 +57,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let failed = analysis.connections.iter().any(|c| c.failed_phase.is_some_and(|p| p != "udp"));
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        Command::Samples { out } => {
+            let files = rdplog::synth::scenarios::write_all(&out)
+                .with_context(|| format!("writing samples to {}", out.display()))?;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -3,4 +3,5 @@
 mod cli;
 mod corpus;
 mod damaged;
+mod samples;
 mod util;

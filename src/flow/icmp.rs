@@ -18,6 +18,7 @@ use super::tcp::At;
 /// One ICMP error matched to a flow.
 #[derive(Clone, Debug, Serialize)]
 pub struct IcmpError {
+    #[serde(flatten)]
     pub at: At,
     /// Who sent the error (a router, a firewall or the peer).
     pub from: IpAddr,

@@ -53,6 +53,7 @@ pub enum Security {
 /// A TLS alert with who sent it and where.
 #[derive(Clone, Debug, Serialize)]
 pub struct SentAlert {
+    #[serde(flatten)]
     pub at: At,
     /// "client" or "server".
     pub sender: &'static str,

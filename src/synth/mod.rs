@@ -16,6 +16,7 @@
 
 pub mod conversation;
 pub mod rdp;
+pub mod scenarios;
 pub mod writer;
 
 /// A tiny seeded pseudo-random generator (Marsaglia's xorshift64, shifts 13/7/17).

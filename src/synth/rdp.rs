@@ -67,10 +67,56 @@ pub fn client_hello(sni: Option<&str>, random: [u8; 32]) -> Vec<u8> {
     body.extend_from_slice(&[1, 0]); // compression: null
     body.extend_from_slice(&(ext.len() as u16).to_be_bytes());
     body.extend_from_slice(&ext);
-    let mut hs = vec![0x01];
+    record(22, &handshake(1, &body))
+}
+
+/// The server certificate the scenarios present: self-signed, CN=RDSH01.corp.example, RSA 2048,
+/// valid 2025-06-01T00:00:00Z to 2035-06-01T00:00:00Z, serial 01. Made for rdplog with
+/// `openssl ca -selfsign -startdate 20250601000000Z -enddate 20350601000000Z` (values read back
+/// with `openssl x509 -inform DER -noout -subject -dates -serial`).
+pub const SERVER_CERT_DER: &[u8] = include_bytes!("rdsh01.der");
+
+/// The server's first TLS 1.2 flight: ServerHello (cipher `suite`), Certificate (the chain, leaf
+/// first), ServerHelloDone, one record each.
+pub fn server_hello_flight(suite: u16, random: [u8; 32], chain: &[&[u8]]) -> Vec<u8> {
+    let mut hello = vec![0x03, 0x03];
+    hello.extend_from_slice(&random);
+    hello.push(0);
+    hello.extend_from_slice(&suite.to_be_bytes());
+    hello.push(0);
+    let total: usize = chain.iter().map(|c| c.len() + 3).sum();
+    let mut certs = (total as u32).to_be_bytes()[1..].to_vec();
+    for der in chain {
+        certs.extend_from_slice(&(der.len() as u32).to_be_bytes()[1..]);
+        certs.extend_from_slice(der);
+    }
+    let mut out = record(22, &handshake(2, &hello));
+    out.extend_from_slice(&record(22, &handshake(11, &certs)));
+    out.extend_from_slice(&record(22, &handshake(14, &[])));
+    out
+}
+
+/// ClientKeyExchange (RSA, 256 opaque bytes), ChangeCipherSpec and the encrypted Finished.
+pub fn client_finish_flight() -> Vec<u8> {
+    let mut cke = 256u16.to_be_bytes().to_vec();
+    cke.extend_from_slice(&[0x5c; 256]);
+    let mut out = record(22, &handshake(16, &cke));
+    out.extend_from_slice(&change_cipher_spec_and_finished());
+    out
+}
+
+/// ChangeCipherSpec followed by a 40-byte encrypted Finished record (as AES-GCM produces).
+pub fn change_cipher_spec_and_finished() -> Vec<u8> {
+    let mut out = record(20, &[1]);
+    out.extend_from_slice(&record(22, &[0x3a; 40]));
+    out
+}
+
+fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut hs = vec![ty];
     hs.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    hs.extend_from_slice(&body);
-    record(22, &hs)
+    hs.extend_from_slice(body);
+    hs
 }
 
 /// A plaintext TLS alert record (level 2 = fatal).
@@ -132,6 +178,21 @@ mod tests {
         let s = t.summary();
         assert_eq!(s.client_hello.as_ref().and_then(|c| c.sni.clone()).as_deref(), Some("rdp01.example.test"));
         assert_eq!(s.alerts.first().map(|a| (a.level, a.description)), Some((2, 40)));
+        let mut server = TlsStream::new();
+        server.feed(&server_hello_flight(0xc030, [1; 32], &[SERVER_CERT_DER]), &mut w);
+        server.feed(&change_cipher_spec_and_finished(), &mut w);
+        assert!(w.is_empty(), "{w:?}");
+        let s = server.summary();
+        assert_eq!(s.server_hello.as_ref().map(|h| h.cipher_suite), Some(0xc030));
+        let cert = s.certificates.first().expect("certificate parsed");
+        // openssl x509 -inform DER -noout -subject -dates: CN = RDSH01.corp.example,
+        // notBefore Jun 1 00:00:00 2025 GMT (1748736000), notAfter Jun 1 00:00:00 2035 GMT (2064268800)
+        assert_eq!(
+            (cert.subject.as_str(), cert.not_before, cert.not_after),
+            ("CN=RDSH01.corp.example", 1_748_736_000, 2_064_268_800)
+        );
+        assert_eq!((cert.self_signed, cert.key_bits), (true, Some(2048)));
+        assert_eq!((s.change_cipher_spec, s.encrypted_records), (true, 1));
         let syn = crate::rdp::udp::parse_syn(&rdpudp_syn(None, 9)).expect("SYN parses");
         assert!(!syn.is_syn_ack() && syn.version == Some(2) && syn.upstream_mtu == 1232);
         assert!(crate::rdp::udp::parse_syn(&rdpudp_syn(Some(9), 77)).is_some_and(|s| s.is_syn_ack()));
