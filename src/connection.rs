@@ -83,6 +83,20 @@ pub struct Phases {
     pub udp: Phase,
 }
 
+impl Phases {
+    /// The phases in wire order, with their names.
+    pub fn ladder(&self) -> [(&'static str, Phase); 6] {
+        [
+            ("tcp", self.tcp),
+            ("negotiation", self.negotiation),
+            ("tls", self.tls),
+            ("nla", self.nla),
+            ("session", self.session),
+            ("udp", self.udp),
+        ]
+    }
+}
+
 /// How the connection ended.
 #[derive(Clone, Debug, Serialize)]
 pub struct Teardown {
@@ -664,17 +678,7 @@ fn udp_for(f: &TcpFlow, udp: &[&UdpFlow]) -> Phase {
 }
 
 fn failed_phase(p: &Phases) -> Option<&'static str> {
-    [
-        ("tcp", p.tcp),
-        ("negotiation", p.negotiation),
-        ("tls", p.tls),
-        ("nla", p.nla),
-        ("session", p.session),
-        ("udp", p.udp),
-    ]
-    .into_iter()
-    .find(|(_, ph)| ph.is_failure())
-    .map(|(n, _)| n)
+    p.ladder().into_iter().find(|(_, ph)| ph.is_failure()).map(|(n, _)| n)
 }
 
 fn outcome(f: &TcpFlow, p: &Phases, t: &Teardown, r: &RdpSummary) -> String {

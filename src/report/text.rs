@@ -77,15 +77,7 @@ fn connection(c: &Connection, out: &mut dyn Write) -> std::io::Result<()> {
         c.end.since(c.start)
     )?;
     writeln!(out, "    {}", clean(&c.outcome))?;
-    let p = &c.phases;
-    let ladder = [
-        ("tcp", p.tcp),
-        ("negotiation", p.negotiation),
-        ("tls", p.tls),
-        ("nla", p.nla),
-        ("session", p.session),
-        ("udp", p.udp),
-    ];
+    let ladder = c.phases.ladder();
     let line: Vec<String> = ladder
         .iter()
         .filter(|(_, ph)| !(c.transport == "udp" && *ph == Phase::NotApplicable))
