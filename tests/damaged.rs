@@ -133,3 +133,59 @@ fn random_damage_never_panics() {
         assert!(matches!(out.status.code(), Some(0 | 1)), "round {round}: {}", crate::util::stderr(&out));
     }
 }
+
+/// A pcapng built with our writer (pcapng draft §4: every block is type, length, body, length):
+/// an SHB, an IDB and `n` EPBs of 60 bytes each. Returns the bytes and each EPB's offset.
+fn pcapng_with_packets(n: usize, snaplen: u32) -> (Vec<u8>, Vec<usize>) {
+    use rdplog::synth::writer::{CaptureWriter, Interface};
+    use rdplog::time::Ts;
+    let mut w = CaptureWriter::pcapng(Vec::new(), &[Interface { snaplen, ..Interface::new(101) }]).expect("writer");
+    for i in 0..n {
+        w.packet(0, Ts(1_700_000_000_000_000_000 + i as i64 * 1_000_000), &[0x45u8; 60]).expect("packet");
+    }
+    let bytes = w.into_inner();
+    // Walk the blocks to find the EPBs (type 6).
+    let mut offsets = Vec::new();
+    let mut off = 0;
+    while off + 8 <= bytes.len() {
+        let ty = u32::from_le_bytes(bytes[off..off + 4].try_into().expect("4"));
+        let blen = u32::from_le_bytes(bytes[off + 4..off + 8].try_into().expect("4")) as usize;
+        if ty == 6 {
+            offsets.push(off);
+        }
+        off += blen;
+    }
+    (bytes, offsets)
+}
+
+#[test]
+fn pcapng_corrupt_block_length_resynchronises() {
+    let (mut bytes, epbs) = pcapng_with_packets(10, 0);
+    assert_eq!(epbs.len(), 10);
+    let victim = epbs[4];
+    bytes[victim + 4..victim + 8].copy_from_slice(&0x00ff_fff3u32.to_le_bytes()); // not a multiple of 4
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = analyze_json(&write_temp(dir.path(), "bad.pcapng", &bytes));
+    assert_eq!(packets(&r), 9, "only the damaged block is lost");
+    let w = warnings(&r);
+    assert!(
+        w.iter().any(|m| m.contains("corrupt block length") && m.contains(&format!("\"offset\":{victim}"))),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn pcapng_truncated_mid_block_and_snaplen_cut() {
+    let (bytes, epbs) = pcapng_with_packets(6, 40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cut = &bytes[..epbs[5] + 20];
+    let r = analyze_json(&write_temp(dir.path(), "cut.pcapng", cut));
+    assert_eq!(packets(&r), 5);
+    let w = warnings(&r);
+    assert!(
+        w.iter().any(|m| m.contains("last block is truncated") && m.contains(&format!("\"offset\":{}", epbs[5]))),
+        "{w:?}"
+    );
+    // every packet was 60 bytes on the wire but cut to the 40-byte snaplen: one counted warning
+    assert!(w.iter().any(|m| m.contains("5 packet(s) were cut short by the capture's snaplen")), "{w:?}");
+}
