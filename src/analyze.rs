@@ -10,8 +10,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::connection::{self, Connection, fmt_ts};
+use crate::connection::{self, Connection, Evidence, fmt_ts};
+use crate::correlate::{ClockSkew, correlate};
+use crate::diagnose::{self, Diagnosis, Inputs};
 use crate::error::{Error, Result, Warning, WarningSink};
+use crate::events::catalog::{CLIENT, CORE, LSASRV, SECURITY};
+use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
+use crate::events::evtx::read_evtx;
+use crate::events::xml::read_xml;
+use crate::events::{LogStats, WinEvent};
 use crate::flow::{FlowStats, FlowTable};
 use crate::input::pcap::{CaptureStats, read_packets};
 use crate::input::{self, Input, Kind};
@@ -35,34 +42,58 @@ pub struct InputSummary {
     pub last: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flows: Option<FlowStats>,
+    /// Event logs: events per provider/id, computers, chunks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<LogStats>,
     /// Set when the input was recognised but not analysed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 
-/// What one input yields: its inventory line, its connections and its warnings.
-type PerInput = (InputSummary, Vec<Connection>, Vec<Warning>);
+/// What one input yields: its inventory line, connections, catalogued events and warnings.
+type PerInput = (InputSummary, Vec<Connection>, Vec<TypedEvent>, Vec<Warning>);
 
 /// Everything `analyze` found, ready for a renderer.
 #[derive(Debug, Default)]
 pub struct Analysis {
     pub inputs: Vec<InputSummary>,
     pub connections: Vec<Connection>,
+    /// Catalogued Windows events, in time order.
+    pub events: Vec<crate::events::catalog::TypedEvent>,
     pub warnings: Vec<Warning>,
     /// Files inside input directories that were not usable.
     pub skipped_files: Vec<String>,
+    /// Clock offset of each log host against the capture.
+    pub skews: Vec<ClockSkew>,
+    /// The case-level verdict.
+    pub diagnosis: Option<Diagnosis>,
+}
+
+/// Options that change the conclusions of `analyze`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Clock offset of every log host against the capture, in seconds (event − packet);
+    /// `None` estimates it from the events that share a client ip:port with the capture.
+    pub skew: Option<f64>,
 }
 
 /// Analyses every input in parallel and merges the results deterministically.
 pub fn analyze(inputs: &[Input]) -> Result<Analysis> {
+    analyze_with(inputs, &Options::default())
+}
+
+/// `analyze` with options.
+pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let results: Vec<Result<PerInput>> = inputs.par_iter().map(analyze_one).collect();
     let mut out = Analysis::default();
     for r in results {
-        let (summary, conns, warnings) = r?;
+        let (summary, conns, events, warnings) = r?;
         out.inputs.push(summary);
         out.connections.extend(conns);
+        out.events.extend(events);
         out.warnings.extend(warnings);
     }
+    out.events.sort_by(|a, b| (a.ts, &a.input, a.record_id).cmp(&(b.ts, &b.input, b.record_id)));
     out.inputs.sort_by(|a, b| a.path.cmp(&b.path));
     out.connections
         .sort_by(|a, b| (a.start, &a.client, &a.server, &a.input).cmp(&(b.start, &b.client, &b.server, &b.input)));
@@ -70,13 +101,80 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis> {
         c.id = format!("C{}", i + 1);
     }
     out.warnings.sort();
+    let have = Inputs {
+        capture: inputs.iter().any(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng)),
+        server_logs: out.events.iter().any(|e| e.provider != CLIENT && e.provider != LSASRV),
+        client_logs: out.events.iter().any(|e| e.provider == CLIENT || e.provider == LSASRV),
+    };
+    if !have.capture {
+        out.connections = connections_from_events(&out.events);
+    }
+    conclude(&mut out, opts, &have);
     Ok(out)
+}
+
+/// Without a capture, connections come from the events that name a client ip:port
+/// (RdpCoreTS 131, Security 4624/4625, WFP 5152/5157), one per client address.
+fn connections_from_events(events: &[TypedEvent]) -> Vec<Connection> {
+    let mut by_client: std::collections::BTreeMap<String, Connection> = std::collections::BTreeMap::new();
+    for e in events {
+        let keyed = matches!((e.provider.as_str(), e.event_id), (CORE, 131) | (SECURITY, 4624 | 4625 | 5152 | 5157));
+        let Some(client) = e.client.filter(|c| keyed && c.port.is_some()) else { continue };
+        let key = client.to_string();
+        let c = by_client.entry(key.clone()).or_insert_with(|| {
+            connection::from_events(key, format!("{} (from its logs)", e.host), e.ts, e.ts, e.input.clone())
+        });
+        c.start = c.start.min(e.ts);
+        c.end = c.end.max(e.ts);
+    }
+    let mut out: Vec<Connection> = by_client.into_values().collect();
+    out.sort_by(|a, b| (a.start, &a.client).cmp(&(b.start, &b.client)));
+    for (i, c) in out.iter_mut().enumerate() {
+        c.id = format!("C{}", i + 1);
+    }
+    out
+}
+
+/// Correlates, diagnoses each connection and the case.
+fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
+    let corr = correlate(&a.connections, &a.events, opts.skew);
+    let mut verdicts = Vec::new();
+    for (i, c) in a.connections.iter_mut().enumerate() {
+        let joined = corr.joined.get(i).map(Vec::as_slice).unwrap_or_default();
+        for j in joined {
+            if let Some(e) = a.events.get(j.event) {
+                let file = std::path::Path::new(&e.input)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                c.evidence.push(Evidence {
+                    time: j.ts,
+                    source: "event",
+                    reference: format!("{file}#{}", e.record_id),
+                    text: format!(
+                        "{} {} on {}: {}",
+                        crate::timeline::short_provider(&e.provider),
+                        e.event_id,
+                        e.host,
+                        e.summary
+                    ),
+                });
+            }
+        }
+        c.evidence.sort_by_key(|e| e.time);
+        let facts = diagnose::facts(c, joined, &a.events);
+        let v = diagnose::diagnose(&facts, have);
+        verdicts.push((c.id.clone(), v.clone()));
+        c.verdict = Some(v);
+    }
+    a.diagnosis = Some(diagnose::case_level(&verdicts, have));
+    a.skews = corr.skews;
 }
 
 fn analyze_one(input: &Input) -> Result<PerInput> {
     let name = input.display();
     let (digest, parsed) = rayon::join(|| sha256(input), || parse(input, &name));
-    let (mut summary, conns, sink) = parsed?;
+    let (mut summary, conns, events, sink) = parsed?;
     summary.sha256 = digest?;
     summary.warnings = sink.total();
     let mut warnings = sink.list;
@@ -88,10 +186,10 @@ fn analyze_one(input: &Input) -> Result<PerInput> {
             message: format!("{} more warnings not listed", sink.dropped),
         });
     }
-    Ok((summary, conns, warnings))
+    Ok((summary, conns, events, warnings))
 }
 
-fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, WarningSink)> {
+fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
     let mut sink = WarningSink::new(name);
     let mut summary = InputSummary {
         path: name.to_string(),
@@ -105,11 +203,17 @@ fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Wa
         first: None,
         last: None,
         flows: None,
+        events: None,
         skipped: None,
     };
-    if input.kind == Kind::Evtx {
-        summary.skipped = Some("event-log analysis is not implemented in this version; the file was not read".into());
-        return Ok((summary, Vec::new(), sink));
+    if matches!(input.kind, Kind::Evtx | Kind::EventXml) {
+        let (stats, events) = read_events(input, name, &mut sink)?;
+        summary.records = stats.records;
+        summary.first = stats.first.map(|t| t.rfc3339(7));
+        summary.last = stats.last.map(|t| t.rfc3339(7));
+        let typed = events.iter().filter_map(type_event).collect();
+        summary.events = Some(stats);
+        return Ok((summary, Vec::new(), typed, sink));
     }
     let reader = input::open(input)?;
     let (stats, flow_stats, conns) = analyze_capture(reader, name, &mut sink)?;
@@ -121,7 +225,33 @@ fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Wa
     if stats.packets == 0 {
         sink.push(0, None, "the capture contains no packets");
     }
-    Ok((summary, conns, sink))
+    Ok((summary, conns, Vec::new(), sink))
+}
+
+/// Largest gzip-compressed event log unpacked in memory (the evtx reader needs to seek).
+const MAX_GUNZIPPED_EVTX: u64 = 2 << 30;
+
+fn read_events(input: &Input, name: &str, sink: &mut WarningSink) -> Result<(LogStats, Vec<WinEvent>)> {
+    let wanted = &is_catalogued;
+    match (input.kind, input.gzip) {
+        (Kind::EventXml, _) => read_xml(input::open(input)?, name, wanted, sink),
+        (_, false) => {
+            let file =
+                std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
+            read_evtx(file, name, wanted, sink)
+        }
+        (_, true) => {
+            let mut data = Vec::new();
+            input::open(input)?
+                .take(MAX_GUNZIPPED_EVTX + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| Error::input(&input.path, format!("gzip stream is corrupt: {e}")))?;
+            if data.len() as u64 > MAX_GUNZIPPED_EVTX {
+                return Err(Error::input(&input.path, "gzipped event log unpacks to more than 2 GiB; unpack it first"));
+            }
+            read_evtx(std::io::Cursor::new(data), name, wanted, sink)
+        }
+    }
 }
 
 /// The capture pipeline for one stream, on the calling thread: packets → flows → connections.

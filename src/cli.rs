@@ -24,20 +24,39 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Reconstruct every RDP connection attempt in the inputs.
+    /// Reconstruct every RDP connection attempt in the inputs and list the Windows events that matter.
     #[command(
         after_help = "Examples:\n  rdplog analyze capture.pcapng\n  rdplog analyze case-folder/ --format json -o report.json\n  rdplog analyze trace.pcap.gz\n\n\
 Inputs are recognised by content, not by name. An .etl trace from netsh/pktmon must be converted \
 first: pktmon etl2pcap trace.etl --out trace.pcapng"
     )]
     Analyze {
-        /// Capture files (.pcap, .pcapng, either gzipped) or directories to search.
+        /// Captures (.pcap, .pcapng, either gzipped), event logs (.evtx, XML exports) or directories.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
         /// Output format; defaults to the extension of -o, else text.
         #[arg(long, value_enum)]
         format: Option<Format>,
         /// Write the report to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Clock offset of the log hosts against the capture in seconds (event time − packet
+        /// time), instead of estimating it from matching client ip:port pairs.
+        #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+        skew: Option<f64>,
+    },
+    /// Write the merged packet + event timeline as a table (CSV, JSONL or Parquet).
+    #[command(after_help = "Columns: time, datetime (UTC), timestamp (µs), source (packet|event), input, host, kind, \
+ref (frame or record id), timestamp_desc, message, fields (JSON). Timesketch can import the CSV/JSONL.\n\n\
+Examples:\n  rdplog timeline capture.pcapng System.evtx Security.evtx -o timeline.csv\n  rdplog timeline case/ --format jsonl | less")]
+    Timeline {
+        /// Captures, event logs (.evtx or XML exports) or directories.
+        #[arg(required = true, value_name = "INPUT")]
+        inputs: Vec<PathBuf>,
+        /// Table format; defaults to the extension of -o, else CSV. Parquet needs -o.
+        #[arg(long, value_enum)]
+        format: Option<crate::timeline::TableFormat>,
+        /// Write the table to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },

@@ -179,6 +179,9 @@ pub struct Connection {
     pub udp: Option<UdpFlow>,
     pub evidence: Vec<Evidence>,
     pub notes: Vec<String>,
+    /// The diagnosis of this connection (filled by `analyze` after correlation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::diagnose::Verdict>,
     #[serde(skip)]
     sort_key: (Ts, u64),
 }
@@ -325,6 +328,7 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         udp: None,
         evidence: ev,
         notes,
+        verdict: None,
         sort_key: (f.first.ts, f.first.frame),
     }
 }
@@ -743,6 +747,35 @@ fn span(at: &[At]) -> f64 {
     }
 }
 
+/// A connection known only from Windows events (no capture of it): every packet phase is
+/// `not-observed`; its evidence comes from the events joined to it.
+pub fn from_events(client: String, server: String, start: Ts, end: Ts, input: String) -> Connection {
+    let n = Phase::NotObserved;
+    Connection {
+        id: String::new(),
+        client,
+        server,
+        transport: "tcp",
+        start,
+        end,
+        input,
+        phases: Phases { tcp: n, negotiation: n, tls: n, nla: n, session: n, udp: n },
+        failed_phase: None,
+        outcome: "seen in the event logs only (no capture of this connection)".into(),
+        teardown: Teardown { how: "none", by: "", at: None, after_s: None, rst_ttl_mismatch: false },
+        rdp_by: None,
+        mid_stream: false,
+        negotiation: Negotiation::default(),
+        tcp: None,
+        tls: None,
+        udp: None,
+        evidence: Vec::new(),
+        notes: Vec::new(),
+        verdict: None,
+        sort_key: (start, 0),
+    }
+}
+
 fn from_udp(input: &str, u: &UdpFlow) -> Connection {
     let mut ev = Vec::new();
     if let Some(first) = u.syns.first() {
@@ -811,6 +844,7 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         udp: Some(u.clone()),
         evidence: ev,
         notes: Vec::new(),
+        verdict: None,
         sort_key: (u.first.ts, u.first.frame),
     }
 }

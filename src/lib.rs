@@ -14,10 +14,14 @@
 pub mod analyze;
 pub mod cli;
 pub mod connection;
+pub mod correlate;
+pub mod diagnose;
 pub mod error;
+pub mod events;
 pub mod flow;
 pub mod input;
 pub mod rdp;
 pub mod report;
 pub mod synth;
 pub mod time;
+pub mod timeline;

@@ -33,10 +33,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze { inputs, format, output } => {
+        Command::Analyze { inputs, format, output, skew } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let mut analysis = rdplog::analyze::analyze(&resolved)?;
+            let mut analysis = rdplog::analyze::analyze_with(&resolved, &rdplog::analyze::Options { skew })?;
             analysis.skipped_files = skipped;
             let format = format.or_else(|| output.as_deref().and_then(Format::from_extension)).unwrap_or(Format::Text);
             match &output {
@@ -54,8 +54,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     w.flush()?;
                 }
             }
-            let failed = analysis.connections.iter().any(|c| c.failed_phase.is_some_and(|p| p != "udp"));
+            let failed = analysis.diagnosis.as_ref().is_some_and(|d| d.failed_attempts > 0);
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Timeline { inputs, format, output } => {
+            let mut skipped = Vec::new();
+            let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
+            let analysis = rdplog::analyze::analyze(&resolved)?;
+            for s in &skipped {
+                eprintln!("rdplog: skipped {s}");
+            }
+            let format = format
+                .or_else(|| output.as_deref().and_then(rdplog::timeline::TableFormat::from_extension))
+                .unwrap_or(rdplog::timeline::TableFormat::Csv);
+            write_timeline(&analysis, format, output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Samples { out } => {
             let files = rdplog::synth::scenarios::write_all(&out)
@@ -66,4 +79,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[cfg(feature = "timeline")]
+fn write_timeline(
+    analysis: &rdplog::analyze::Analysis,
+    format: rdplog::timeline::TableFormat,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use rdplog::timeline::{TableFormat, rows, write};
+    let rows = rows(analysis);
+    match output {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = BufWriter::new(file);
+            write(&rows, format, &mut w).with_context(|| format!("writing {}", path.display()))?;
+            w.flush().with_context(|| format!("writing {}", path.display()))?;
+        }
+        None if format == TableFormat::Parquet => {
+            anyhow::bail!("Parquet is binary: give an output file with -o FILE.parquet")
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            write(&rows, format, &mut w)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "timeline"))]
+fn write_timeline(
+    _: &rdplog::analyze::Analysis,
+    _: rdplog::timeline::TableFormat,
+    _: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    anyhow::bail!("this rdplog was built without the `timeline` feature (polars); rebuild with default features")
 }

@@ -29,7 +29,7 @@ fn empty_file_is_a_clear_error() {
 #[test]
 fn unknown_format_is_detected_by_content_not_name() {
     let (_d, p) = temp_with("capture.pcap", b"GIF89a not a capture at all");
-    assert_input_error(&p, "not a pcap, pcapng or evtx file");
+    assert_input_error(&p, "not a pcap, pcapng, evtx or XML event file");
 }
 
 #[test]

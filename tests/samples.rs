@@ -16,6 +16,13 @@ fn conns(r: &Value) -> &Vec<Value> {
     r["connections"].as_array().expect("connections")
 }
 
+fn gunzip(b: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(b).read_to_end(&mut out).expect("valid gzip");
+    out
+}
+
 #[test]
 fn regenerating_gives_identical_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");

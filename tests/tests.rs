@@ -3,5 +3,8 @@
 mod cli;
 mod corpus;
 mod damaged;
+mod evtx;
+mod evtx_writer;
 mod samples;
+mod timeline;
 mod util;

@@ -25,6 +25,8 @@ pub enum Kind {
     Pcapng,
     /// Windows event log file (`ElfFile\0`).
     Evtx,
+    /// Events exported as XML (`wevtutil qe /f:xml`, Event Viewer "Save as XML").
+    EventXml,
 }
 
 impl Kind {
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Pcap => "pcap",
             Kind::Pcapng => "pcapng",
             Kind::Evtx => "evtx",
+            Kind::EventXml => "event-xml",
         }
     }
 }
@@ -79,7 +82,7 @@ pub fn resolve(paths: &[PathBuf], skipped: &mut Vec<String>) -> Result<Vec<Input
             if inputs.len() == before {
                 return Err(Error::input(
                     path,
-                    "directory contains no capture (.pcap/.pcapng, optionally gzipped) or event log (.evtx)",
+                    "directory contains no capture (.pcap/.pcapng, optionally gzipped) or event log (.evtx, XML export)",
                 ));
             }
         } else {
@@ -109,13 +112,17 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Bytes read to recognise a format (an XML export's declaration and root can take a few hundred
+/// bytes in UTF-16).
+const HEAD: usize = 1024;
+
 /// Detects one file's format from its first bytes.
 pub fn detect(path: &Path) -> Result<Input> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(io)?;
     let size = file.metadata().map_err(io)?.len();
-    let mut head = Vec::with_capacity(128);
-    (&mut file).take(128).read_to_end(&mut head).map_err(io)?;
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut file).take(HEAD as u64).read_to_end(&mut head).map_err(io)?;
     if head.is_empty() {
         return Err(Error::input(path, "empty file (0 bytes): nothing to analyse"));
     }
@@ -124,7 +131,7 @@ pub fn detect(path: &Path) -> Result<Input> {
         let mut dec = MultiGzDecoder::new(File::open(path).map_err(io)?);
         head.clear();
         (&mut dec)
-            .take(128)
+            .take(HEAD as u64)
             .read_to_end(&mut head)
             .map_err(|e| Error::input(path, format!("gzip stream is corrupt: {e}")))?;
         if head.is_empty() {
@@ -147,6 +154,7 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
         }
         [0x0a, 0x0d, 0x0d, 0x0a] => Some(Kind::Pcapng),
         _ if head.starts_with(b"ElfFile\0") => Some(Kind::Evtx),
+        _ if crate::events::xml::sniff(head) => Some(Kind::EventXml),
         _ => None,
     }
 }
@@ -159,14 +167,14 @@ fn unknown_format(path: &Path, head: &[u8]) -> Error {
          convert it first with `pktmon etl2pcap FILE.etl --out FILE.pcapng` (Windows 10 2004+) \
          or the etl2pcapng tool, then analyse the .pcapng"
             .to_string()
-    } else if head.starts_with(b"<?xml") || head.starts_with(b"<Events") {
-        "XML event export: not supported yet; export the log as .evtx with `wevtutil epl`".to_string()
+    } else if head.starts_with(b"<?xml") {
+        "XML, but not a Windows event export (no <Event> or <Events> element)".to_string()
     } else if head.starts_with(b"PK\x03\x04") {
         "zip archive: not supported yet; unpack it and pass the folder".to_string()
     } else {
         let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02x}")).collect();
         format!(
-            "not a pcap, pcapng or evtx file (first bytes {}); rdplog detects formats by content, not by name",
+            "not a pcap, pcapng, evtx or XML event file (first bytes {}); rdplog detects formats by content, not by name",
             hex.join(" ")
         )
     };

@@ -31,6 +31,33 @@ pub fn render(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
         env!("CARGO_PKG_VERSION"),
         a.connections.len()
     )?;
+    if let Some(d) = &a.diagnosis {
+        writeln!(out)?;
+        writeln!(out, "Diagnosis: {} (confidence {:.2})", d.cause, d.confidence)?;
+        writeln!(out, "  {}", clean(&d.summary))?;
+        if let Some(id) = &d.connection {
+            writeln!(out, "  connection {id}; the client sees {}", d.client_code)?;
+        }
+        let rep = d.connection.as_ref().and_then(|id| a.connections.iter().find(|c| &c.id == id));
+        if let Some(v) = rep.and_then(|c| c.verdict.as_ref()) {
+            for f in &v.fix {
+                writeln!(out, "  fix: {}", clean(f))?;
+            }
+        }
+        for c in &d.collect {
+            writeln!(out, "  collect: {}", clean(c))?;
+        }
+    }
+    for s in &a.skews {
+        writeln!(
+            out,
+            "  clock: {} is {:+.3} s from the capture ({} confidence; {})",
+            clean(&s.source),
+            s.offset_seconds,
+            s.confidence,
+            clean(&s.anchor)
+        )?;
+    }
     if a.connections.is_empty() {
         writeln!(out, "No RDP traffic found (TCP/UDP 3389, or an X.224 Connection Request on any port).")?;
     }
@@ -38,6 +65,7 @@ pub fn render(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out)?;
         connection(c, out)?;
     }
+    events(a, out)?;
     writeln!(out)?;
     writeln!(out, "Inputs")?;
     for i in &a.inputs {
@@ -65,6 +93,25 @@ pub fn render(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Events of interest shown in the text report; the rest are in the JSON report and the timeline.
+const MAX_EVENT_LINES: usize = 100;
+
+fn events(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
+    if a.events.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "Windows events of interest ({})", a.events.len())?;
+    for e in a.events.iter().take(MAX_EVENT_LINES) {
+        let provider = crate::timeline::short_provider(&e.provider);
+        writeln!(out, "  {}  {}  {provider} {}  {}", e.ts.rfc3339(3), clean(&e.host), e.event_id, clean(&e.summary))?;
+    }
+    if a.events.len() > MAX_EVENT_LINES {
+        writeln!(out, "  ... {} more: see --format json or `rdplog timeline`", a.events.len() - MAX_EVENT_LINES)?;
+    }
+    Ok(())
+}
+
 fn connection(c: &Connection, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
@@ -77,6 +124,12 @@ fn connection(c: &Connection, out: &mut dyn Write) -> std::io::Result<()> {
         c.end.since(c.start)
     )?;
     writeln!(out, "    {}", clean(&c.outcome))?;
+    if let Some(v) = &c.verdict {
+        writeln!(out, "    verdict: {} ({:.2}, {})", v.cause, v.confidence, v.severity)?;
+        for why in v.against.iter() {
+            writeln!(out, "      against: {}", clean(why))?;
+        }
+    }
     let ladder = c.phases.ladder();
     let line: Vec<String> = ladder
         .iter()

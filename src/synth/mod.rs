@@ -14,7 +14,9 @@
 //! References: pcap-savefile(5) and draft-ietf-opsawg-pcapng (see `writer`); RFC 9293,
 //! RFC 6298, RFC 792/1191 and RFC 4443 (see `conversation`); Marsaglia, "Xorshift RNGs" (2003).
 
+pub mod binxml_writer;
 pub mod conversation;
+pub mod evtx_writer;
 pub mod rdp;
 pub mod scenarios;
 pub mod writer;

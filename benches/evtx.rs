@@ -1,0 +1,122 @@
+//! Throughput of `.evtx` ingestion (`rdplog::events::evtx::read_evtx`) on a ~200 MB log, in a
+//! 1-thread and a 2-thread rayon pool, to compare with `evtx_dump -t 1|2 -o jsonl FILE`.
+//!
+//! Takes the corpus file museum-StolenSzechuan_System.evtx (16 MB, 60,189 records;
+//! `$RDPLOG_CORPUS` or ../shared/corpus) and builds, once, a large log in the temp dir by
+//! repeating its chunks after its 4096-byte file header until the file passes 200 MB: the evtx
+//! format (and the crate) finds chunks at fixed offsets 4096 + n·65536, so concatenating chunk
+//! blocks is enough; the header's chunk count, last chunk number and CRC32 are fixed so that no
+//! warning is raised. Record ids repeat, which no reader cares about.
+//! Produces criterion timings with `Throughput::Bytes`. Skips (with a notice) without the corpus.
+//!
+//! The evtx_dump side is timed outside criterion, e.g.
+//! `hyperfine 'evtx_dump -t 1 -o jsonl $TMP/rdplog-bench-evtx-200mb.evtx'` or
+//! `/usr/bin/time evtx_dump -t 1 -o jsonl FILE > /dev/null`.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rdplog::error::WarningSink;
+use rdplog::events::evtx::read_evtx;
+use rdplog::events::{LogStats, WinEvent};
+
+const SOURCE: &str = "museum-StolenSzechuan_System.evtx";
+const TARGET_BYTES: u64 = 200 * 1024 * 1024;
+const CHUNK: usize = 65_536;
+
+/// A handful of catalogue entries of the kind rdplog keeps (provider, event id): service and
+/// listener events. About 2% of this System log's records.
+const SERVICES: &[(&str, u16)] = &[
+    ("Service Control Manager", 7036),
+    ("Service Control Manager", 7045),
+    ("Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1056),
+    ("Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1057),
+    ("TermDD", 56),
+];
+
+/// The same plus the Schannel handshake failures, which are 97% of this log (an RDP server on
+/// the internet): nearly every record becomes a `WinEvent` with its fields.
+const WITH_SCHANNEL: &[(&str, u16)] = &[
+    ("Service Control Manager", 7036),
+    ("Service Control Manager", 7045),
+    ("Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1056),
+    ("Microsoft-Windows-TerminalServices-RemoteConnectionManager", 1057),
+    ("TermDD", 56),
+    ("Schannel", 36874),
+    ("Schannel", 36888),
+];
+
+fn corpus_file() -> Option<PathBuf> {
+    let base = std::env::var_os("RDPLOG_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+    let p = base.join("evtx").join(SOURCE);
+    p.is_file().then_some(p)
+}
+
+/// The big log, built on first use and reused by later runs.
+fn big_log() -> Option<PathBuf> {
+    let out = std::env::temp_dir().join("rdplog-bench-evtx-200mb.evtx");
+    if out.metadata().is_ok_and(|m| m.len() > TARGET_BYTES) {
+        return Some(out);
+    }
+    let src = std::fs::read(corpus_file()?).expect("read the corpus log");
+    let (header, chunks) = src.split_at(4096);
+    let chunks = &chunks[..chunks.len() / CHUNK * CHUNK];
+    let reps = (TARGET_BYTES as usize).div_ceil(chunks.len()) + 1;
+    let total = (chunks.len() / CHUNK * reps) as u64;
+    let mut header = header.to_vec();
+    header[8..16].copy_from_slice(&0u64.to_le_bytes()); // oldest chunk
+    header[16..24].copy_from_slice(&(total - 1).to_le_bytes()); // current chunk
+    header[42..44].copy_from_slice(&(total as u16).to_le_bytes()); // chunk count
+    header[120..124].copy_from_slice(&0u32.to_le_bytes()); // flags: clean
+    let mut crc = flate2::Crc::new();
+    crc.update(&header[..120]);
+    header[124..128].copy_from_slice(&crc.sum().to_le_bytes());
+    let tmp = out.with_extension("partial");
+    let mut f = File::create(&tmp).expect("create the bench log");
+    f.write_all(&header).expect("write");
+    for _ in 0..reps {
+        f.write_all(chunks).expect("write");
+    }
+    drop(f);
+    std::fs::rename(&tmp, &out).expect("rename the bench log");
+    Some(out)
+}
+
+/// One `read_evtx` run; the events are handed back so that freeing them is not timed (that is
+/// the consumer's cost, and with `WITH_SCHANNEL` it is ~760,000 events).
+fn ingest(path: &Path, set: &[(&str, u16)]) -> (LogStats, Vec<WinEvent>) {
+    let mut sink = WarningSink::new("bench");
+    let file = File::open(path).expect("open");
+    let wanted = |provider: &str, id: u16| set.iter().any(|(p, i)| *i == id && *p == provider);
+    let out = read_evtx(file, "bench", &wanted, &mut sink).expect("read");
+    assert_eq!(sink.total(), 0, "{:?}", sink.list.first());
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let Some(path) = big_log() else {
+        eprintln!("corpus file {SOURCE} not found: skipping the evtx bench (set RDPLOG_CORPUS)");
+        return;
+    };
+    let len = path.metadata().expect("stat").len();
+    eprintln!("bench log: {} ({len} bytes)", path.display());
+    let mut group = c.benchmark_group("evtx");
+    group.throughput(Throughput::Bytes(len));
+    group.sample_size(10);
+    for (name, set) in [("services", SERVICES), ("with_schannel", WITH_SCHANNEL)] {
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("rayon pool");
+            group.bench_function(format!("{name}/{threads}_thread"), |b| {
+                b.iter_with_large_drop(|| pool.install(|| ingest(&path, set)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

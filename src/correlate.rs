@@ -1,0 +1,222 @@
+//! Correlation: joins each connection from the capture to the Windows events that concern it,
+//! and estimates each log host's clock offset from the capture clock.
+//!
+//! Exact keys first: the client `ip:port` that RdpCoreTS 131, Security 4624/4625 and WFP
+//! 5152/5156/5157 carry is the connection's own 5-tuple side. Those pairs give one clock offset
+//! per log host (`Computer`): the median of the pair differences, with their spread as the
+//! confidence. Events without a port (Schannel, SCM, TermDD, RCM, RdpCoreTS errors, the client's
+//! own events) are then joined by time window around the connection, on the host that serves it.
+//! When there is no capture, connections come from the events themselves (`from_events`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::connection::Connection;
+use crate::events::catalog::{CLIENT, CORE, SECURITY, TypedEvent};
+use crate::time::Ts;
+
+/// Seconds around a connection within which a keyless event is considered related.
+pub const WINDOW_S: f64 = 2.0;
+/// Largest clock offset believed from exact-key pairs (beyond it the pair is a coincidence).
+const MAX_OFFSET_S: f64 = 3600.0;
+
+/// The clock offset of one log host against the capture (DESIGN.md JSON `clock_skew[]`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClockSkew {
+    /// The log host (`Computer`).
+    pub source: String,
+    /// Add to the capture clock to get the host's clock (event time − packet time).
+    pub offset_seconds: f64,
+    /// What the offset was measured on.
+    pub anchor: String,
+    /// `high` (3+ pairs within 0.5 s), `medium` (pairs within 2 s), `low` (no or scattered pairs).
+    pub confidence: &'static str,
+    pub pairs: usize,
+    pub spread_seconds: f64,
+}
+
+/// How an event was joined to a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JoinedBy {
+    /// Same client IP and TCP source port.
+    ClientPort,
+    /// Same client IP, inside the connection's time window.
+    ClientIp,
+    /// Same server host, inside the connection's time window.
+    TimeWindow,
+}
+
+/// One event joined to one connection.
+#[derive(Clone, Debug, Serialize)]
+pub struct Joined {
+    /// Index into the analysis' `events`.
+    pub event: usize,
+    pub by: JoinedBy,
+    /// The event's time on the capture clock (its host's offset removed).
+    #[serde(serialize_with = "crate::connection::ser_ts")]
+    pub ts: Ts,
+}
+
+/// The correlation of one analysis.
+#[derive(Clone, Debug, Default)]
+pub struct Correlation {
+    pub skews: Vec<ClockSkew>,
+    /// Per connection (same order as the input), the events joined to it, in time order.
+    pub joined: Vec<Vec<Joined>>,
+}
+
+impl Correlation {
+    /// The capture-clock time of an event.
+    pub fn adjust(&self, e: &TypedEvent) -> Ts {
+        let off = self.skews.iter().find(|s| s.source == e.host).map(|s| s.offset_seconds).unwrap_or(0.0);
+        Ts(e.ts.0 - (off * 1e9) as i64)
+    }
+}
+
+fn client_of(c: &Connection) -> Option<SocketAddr> {
+    c.client.parse().ok()
+}
+
+fn server_of(c: &Connection) -> Option<SocketAddr> {
+    c.server.parse().ok()
+}
+
+/// The packet time an exact-key event corresponds to: the SYN for "connection accepted" and
+/// firewall events, the end of the authentication exchange for logon events.
+fn anchor_time(c: &Connection, e: &TypedEvent) -> Ts {
+    match (e.provider.as_str(), e.event_id) {
+        (SECURITY, 4624 | 4625) => c.tls.as_ref().and_then(|_| c.teardown.at.map(|a| a.ts)).unwrap_or(c.end),
+        _ => c.start,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Joins events to connections. `skew` overrides the estimated offsets (seconds, all hosts).
+pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>) -> Correlation {
+    // 1. Exact-key pairs: (connection, event) with the same client ip:port.
+    let mut by_client: BTreeMap<SocketAddr, Vec<usize>> = BTreeMap::new();
+    for (i, c) in conns.iter().enumerate() {
+        if let Some(a) = client_of(c) {
+            by_client.entry(a).or_default().push(i);
+        }
+    }
+    let mut exact: Vec<(usize, usize)> = Vec::new();
+    for (ei, e) in events.iter().enumerate() {
+        let Some(addr) = e.client.and_then(|c| c.port.map(|p| SocketAddr::new(c.ip, p))) else { continue };
+        let Some(cands) = by_client.get(&addr) else { continue };
+        // Port reuse: the connection whose start is nearest to the event.
+        if let Some(&ci) = cands.iter().min_by_key(|&&ci| (e.ts.0 - conns[ci].start.0).unsigned_abs()) {
+            if e.ts.since(conns[ci].start).abs() <= MAX_OFFSET_S {
+                exact.push((ci, ei));
+            }
+        }
+    }
+    // 2. Clock offset per log host.
+    let mut deltas: BTreeMap<&str, (Vec<f64>, Vec<String>)> = BTreeMap::new();
+    for &(ci, ei) in &exact {
+        let e = &events[ei];
+        let d = deltas.entry(e.host.as_str()).or_default();
+        d.0.push(e.ts.since(anchor_time(&conns[ci], e)));
+        let anchor = format!("{} {}", crate::timeline::short_provider(&e.provider), e.event_id);
+        if !d.1.contains(&anchor) {
+            d.1.push(anchor);
+        }
+    }
+    let mut skews = Vec::new();
+    let hosts: std::collections::BTreeSet<&str> = events.iter().map(|e| e.host.as_str()).collect();
+    for host in hosts {
+        let (mut ds, anchors) = deltas.remove(host).unwrap_or_default();
+        let pairs = ds.len();
+        let med = median(&mut ds);
+        let spread = ds.iter().map(|d| (d - med).abs()).fold(0.0, f64::max);
+        let (offset, confidence, anchor) = match skew {
+            Some(s) => (s, "high", "--skew given on the command line".to_string()),
+            None if pairs == 0 => (0.0, "low", "no event shares a client ip:port with the capture".to_string()),
+            None => {
+                let conf = if pairs >= 3 && spread <= 0.5 {
+                    "high"
+                } else if spread <= 2.0 {
+                    "medium"
+                } else {
+                    "low"
+                };
+                (med, conf, format!("median of {pairs} client ip:port pair(s): {}", anchors.join(", ")))
+            }
+        };
+        skews.push(ClockSkew {
+            source: host.to_string(),
+            offset_seconds: (offset * 1000.0).round() / 1000.0,
+            anchor,
+            confidence,
+            pairs,
+            spread_seconds: (spread * 1000.0).round() / 1000.0,
+        });
+    }
+    let mut corr = Correlation { skews, joined: vec![Vec::new(); conns.len()] };
+    // 3. Which capture server each log host is: learned from the exact pairs.
+    let mut host_server: BTreeMap<&str, Vec<std::net::IpAddr>> = BTreeMap::new();
+    for &(ci, ei) in &exact {
+        if let Some(s) = server_of(&conns[ci]) {
+            let v = host_server.entry(events[ei].host.as_str()).or_default();
+            if !v.contains(&s.ip()) {
+                v.push(s.ip());
+            }
+        }
+    }
+    let servers: std::collections::BTreeSet<std::net::IpAddr> =
+        conns.iter().filter_map(server_of).map(|s| s.ip()).collect();
+    for &(ci, ei) in &exact {
+        let ts = corr.adjust(&events[ei]);
+        corr.joined[ci].push(Joined { event: ei, by: JoinedBy::ClientPort, ts });
+    }
+    // 4. Keyless events by time window, on the right host.
+    let window = (WINDOW_S * 1e9) as i64;
+    for (ei, e) in events.iter().enumerate() {
+        if exact.iter().any(|&(_, x)| x == ei) {
+            continue;
+        }
+        let ts = corr.adjust(e);
+        for (ci, c) in conns.iter().enumerate() {
+            if ts.0 < c.start.0 - window || ts.0 > c.end.0 + window {
+                continue;
+            }
+            let by = if e.client.is_some_and(|a| client_of(c).is_some_and(|ca| ca.ip() == a.ip)) {
+                JoinedBy::ClientIp
+            } else if e.client.is_some() {
+                continue; // an event about another client
+            } else if e.provider == CLIENT {
+                JoinedBy::TimeWindow // the client's own log: no server host to check
+            } else {
+                let serves = match (host_server.get(e.host.as_str()), server_of(c)) {
+                    (Some(ips), Some(s)) => ips.contains(&s.ip()),
+                    (None, _) => servers.len() <= 1,
+                    _ => false,
+                };
+                if !serves {
+                    continue;
+                }
+                JoinedBy::TimeWindow
+            };
+            // 131 without a matching port is a different connection from the same client.
+            if e.provider == CORE && e.event_id == 131 && by != JoinedBy::ClientPort {
+                continue;
+            }
+            corr.joined[ci].push(Joined { event: ei, by, ts });
+        }
+    }
+    for j in &mut corr.joined {
+        j.sort_by_key(|x| (x.ts, x.event));
+    }
+    corr
+}

@@ -1,0 +1,443 @@
+//! `.evtx` ingestion: every record of every chunk of one exported Windows event log, counted in
+//! `LogStats`, and the catalogued ones (`wanted`) as `WinEvent`s with their fields.
+//!
+//! Takes a seekable byte stream (a file, a cursor over a decompressed buffer) and its display
+//! name. Reads the 4096-byte file header, then the 64 KiB chunks at their fixed offsets
+//! (4096 + n·65536) in batches of `BATCH_CHUNKS`, so memory stays bounded whatever the file size;
+//! each batch is parsed in parallel on the global rayon pool and merged in chunk order, so the
+//! output is in file order (chunk, then record). A log that wrapped around is therefore not
+//! reordered by record id (evtx_dump starts at the oldest chunk instead).
+//!
+//! Per chunk, our own walk follows the record headers and `record.rs` types each record from its
+//! template's substitution values (the fast path). A chunk where that walk meets anything
+//! irregular (a damaged record header, a record our reader cannot type) is redone with the evtx
+//! crate's record iterator, which resynchronises past damaged records exactly as evtx_dump does;
+//! records that our reader still cannot type are rendered by the crate as JSON (`json.rs`).
+//! Damage is never fatal: bad header CRCs, dirty flags, bad chunk checksums (the chunk is read
+//! anyway), unreadable records (skipped, the rest of the chunk is read) and a truncated last
+//! chunk (its complete records are kept) become warnings naming the chunk, the record id when
+//! known, and the file offset. Only a stream that is not EVTX at all, or an I/O error, is an
+//! `Error`. Does not carve deleted records from slack space, and does not use the crate's own
+//! threading.
+//!
+//! References: rdp-facts §7 (file header, chunk header, record layout); [MS-EVEN6] §2.2.12
+//! (BinXML); evtx crate 0.15.1 (`EvtxChunkData`, `EvtxChunk::iter`, `into_json_value`).
+
+mod fields;
+mod json;
+mod record;
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+use evtx::err::EvtxError;
+use evtx::{EvtxChunkData, EvtxFileHeader, HeaderFlags, ParserSettings};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{LogStats, WinEvent};
+use crate::error::{Error, Result, WarningSink};
+use record::{Acc, RecordAt, Typer};
+
+/// The catalogue's question: keep the fields of this (provider, event id)?
+pub type Wanted<'a> = dyn Fn(&str, u16) -> bool + Sync + 'a;
+
+/// How the records of one log were read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EvtxCounters {
+    /// Records typed from their substitution values (our reader).
+    pub typed: u64,
+    /// Records typed from the crate's JSON rendering because our reader could not.
+    pub rendered: u64,
+    /// Records lost: unreadable by both (each has a warning).
+    pub failed: u64,
+    /// Chunks read with the crate's record iterator instead of our own walk.
+    pub crate_chunks: u64,
+}
+
+impl EvtxCounters {
+    fn add(&mut self, o: EvtxCounters) {
+        self.typed += o.typed;
+        self.rendered += o.rendered;
+        self.failed += o.failed;
+        self.crate_chunks += o.crate_chunks;
+    }
+}
+
+const FILE_HEADER_SIZE: u64 = 4096;
+const CHUNK_SIZE: usize = 65_536;
+const CHUNK_HEADER_SIZE: usize = 512;
+const RECORD_HEADER_SIZE: usize = 24;
+/// Chunks read and parsed together: 64 × 64 KiB = 4 MiB of input in memory at a time.
+pub const BATCH_CHUNKS: usize = 64;
+/// Largest record-header FILETIME the crate accepts (its time type ends 9999-12-30T22:00:00Z);
+/// past it the crate reports the record as damaged, and so do we.
+const MAX_RECORD_FILETIME: u64 = (253_402_207_200 + 11_644_473_600 + 1) * 10_000_000 - 1;
+
+/// Reads every record of every chunk of one .evtx stream. `wanted(provider, event_id)` says which
+/// events keep their fields (the catalogue); all events are counted in the returned `LogStats`.
+pub fn read_evtx<R: Read + Seek + Send>(
+    input: R,
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>)> {
+    read_evtx_counted(input, name, wanted, sink).map(|(stats, events, _)| (stats, events))
+}
+
+/// `read_evtx` on a file.
+pub fn read_evtx_path(
+    path: &Path,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>)> {
+    let file = File::open(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    read_evtx(file, &path.display().to_string(), wanted, sink)
+}
+
+/// `read_evtx`, also saying how the records were read (fast path, JSON fallback, lost).
+pub fn read_evtx_counted<R: Read + Seek + Send>(
+    mut input: R,
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
+    let io = |source| Error::Io { path: name.into(), source };
+    let len = input.seek(SeekFrom::End(0)).map_err(io)?;
+    input.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut head = vec![0u8; len.min(FILE_HEADER_SIZE) as usize];
+    input.read_exact(&mut head).map_err(io)?;
+    let header = EvtxFileHeader::from_bytes(&head)
+        .map_err(|e| Error::UnknownFormat { path: name.into(), message: format!("not an EVTX file: {e}") })?;
+    check_header(&header, len, sink);
+
+    // A partial last chunk is read too (zero-filled): `read_chunk` reports it.
+    let body = len.saturating_sub(FILE_HEADER_SIZE);
+    let total = body.div_ceil(CHUNK_SIZE as u64);
+
+    let settings = Arc::new(ParserSettings::new());
+    let (mut stats, mut counters) = (LogStats::default(), EvtxCounters::default());
+    // Per-chunk event lists, joined once at the end (one copy instead of repeated regrowth).
+    let mut per_chunk: Vec<Vec<WinEvent>> = Vec::new();
+    let mut spare: Vec<Vec<u8>> = Vec::new();
+    if total > 0 {
+        input.seek(SeekFrom::Start(FILE_HEADER_SIZE)).map_err(io)?;
+    }
+    // The next batch is read while the current one is parsed (`rayon::join`): at most two
+    // batches of chunk buffers exist at a time.
+    let mut batch = read_batch(&mut input, 0..total.min(BATCH_CHUNKS as u64), &mut spare).map_err(io)?;
+    let mut next = total.min(BATCH_CHUNKS as u64);
+    while !batch.is_empty() {
+        let following = next..total.min(next + BATCH_CHUNKS as u64);
+        next = following.end;
+        let (done, read) = rayon::join(
+            || {
+                batch
+                    .into_par_iter()
+                    .map(|(number, buf, got)| read_chunk(number, buf, got, name, wanted, &settings))
+                    .collect::<Vec<(Acc, Option<Vec<u8>>)>>()
+            },
+            || read_batch(&mut input, following, &mut spare),
+        );
+        batch = read.map_err(io)?;
+        for (acc, buf) in done {
+            for (offset, message) in acc.warnings {
+                sink.push(offset, None, message);
+            }
+            sink.dropped += acc.dropped;
+            stats.merge(acc.stats);
+            if !acc.events.is_empty() {
+                per_chunk.push(acc.events);
+            }
+            counters.add(acc.counters);
+            spare.extend(buf);
+        }
+    }
+    let mut events = Vec::with_capacity(per_chunk.iter().map(Vec::len).sum());
+    for chunk in per_chunk {
+        events.extend(chunk);
+    }
+    Ok((stats, events, counters))
+}
+
+/// Chunks `numbers` read from the stream (positioned at the first), each as (number, 64 KiB
+/// buffer zero-filled past the bytes read, bytes read).
+fn read_batch(
+    input: &mut impl Read,
+    numbers: std::ops::Range<u64>,
+    spare: &mut Vec<Vec<u8>>,
+) -> std::io::Result<Vec<(u64, Vec<u8>, usize)>> {
+    let mut batch = Vec::with_capacity(BATCH_CHUNKS);
+    for number in numbers {
+        let mut buf = spare.pop().unwrap_or_default();
+        buf.resize(CHUNK_SIZE, 0);
+        let got = read_full(input, &mut buf)?;
+        if let Some(rest) = buf.get_mut(got..) {
+            rest.fill(0);
+        }
+        batch.push((number, buf, got));
+    }
+    Ok(batch)
+}
+
+fn check_header(header: &EvtxFileHeader, len: u64, sink: &mut WarningSink) {
+    if len < FILE_HEADER_SIZE {
+        sink.push(len, None, "file is shorter than its 4096-byte header: no chunks");
+    }
+    if !header.validate_checksum() {
+        let (stored, computed) = (header.checksum, header.computed_checksum);
+        let message = format!(
+            "file header CRC32 mismatch (stored {stored:#010x}, computed {computed:#010x}): its fields are not \
+             trusted; chunks are read at their fixed offsets"
+        );
+        sink.push(124, None, message);
+    }
+    if header.flags.contains(HeaderFlags::DIRTY) {
+        sink.push(
+            120,
+            None,
+            "file header is marked dirty: the log was not closed cleanly (copied from a running system?); \
+             the last chunks may be partly written",
+        );
+    }
+}
+
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+        match input.read(rest) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// An error with its sources, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Reads chunk `number` (`got` of its bytes are from the file, the rest zero-filled). Returns its
+/// results and the buffer for reuse.
+fn read_chunk(
+    number: u64,
+    buf: Vec<u8>,
+    got: usize,
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    settings: &Arc<ParserSettings>,
+) -> (Acc, Option<Vec<u8>>) {
+    let base = FILE_HEADER_SIZE + number * CHUNK_SIZE as u64;
+    let mut acc = Acc::default();
+    if buf.get(..8) != Some(b"ElfChnk\0".as_slice()) {
+        // All-zero chunks are unused space in a preallocated log (or zero padding at its end).
+        if buf.iter().any(|&b| b != 0) {
+            acc.warn(
+                base,
+                if got < CHUNK_SIZE {
+                    format!("the last {got} bytes of the file are not a chunk (no ElfChnk signature): ignored")
+                } else {
+                    format!("chunk {number}: no chunk signature (ElfChnk): skipped, its records are lost")
+                },
+            );
+        }
+        return (acc, Some(buf));
+    }
+    if got < CHUNK_HEADER_SIZE {
+        let message = format!("file is truncated inside the header of chunk {number} ({got} of 512 bytes): ignored");
+        acc.warn(base + got as u64, message);
+        return (acc, Some(buf));
+    }
+    if got < CHUNK_SIZE {
+        let message = format!(
+            "file is truncated: chunk {number} is cut after {got} of 65536 bytes; its complete records are read"
+        );
+        acc.warn(base + got as u64, message);
+    }
+    let mut data = match EvtxChunkData::new(buf, false) {
+        Ok(mut data) => {
+            // So that the crate's own messages name the chunk and the file offset.
+            data.number = Some(number);
+            data
+        }
+        Err(e) => {
+            acc.warn(base, format!("chunk {number}: {}: skipped, its records are lost", chain(&e)));
+            return (acc, None);
+        }
+    };
+    if !data.validate_header_checksum() {
+        let stored = data.header.header_chunk_checksum;
+        acc.warn(base + 124, format!("chunk {number}: header CRC32 mismatch (stored {stored:#010x}): read anyway"));
+    }
+    if got == CHUNK_SIZE && !data.validate_data_checksum() {
+        acc.warn(
+            base + 52,
+            format!(
+                "chunk {number}: records CRC32 mismatch: the chunk is damaged or was being written; its records \
+                 are read anyway and unreadable ones reported"
+            ),
+        );
+    }
+    let mut typer = Typer::new(number, base, name, wanted);
+    let mut records = Acc::default();
+    if !walk_own(&data, got, &mut typer, &mut records) {
+        records = Acc::default();
+        records.counters.crate_chunks = 1;
+        walk_crate(&mut data, got, &mut typer, &mut records, settings);
+    }
+    acc.stats = records.tally.into_stats();
+    acc.stats.chunks = 1;
+    acc.events = records.events;
+    for (offset, message) in records.warnings {
+        acc.warn(offset, message);
+    }
+    acc.dropped += records.dropped;
+    acc.counters = records.counters;
+    (acc, Some(data.data))
+}
+
+/// A record header: size, id, FILETIME, when the magic, size and time are sound.
+fn record_header(chunk: &[u8], offset: usize) -> Option<(usize, u64, u64)> {
+    let h: &[u8; RECORD_HEADER_SIZE] = chunk.get(offset..offset.checked_add(RECORD_HEADER_SIZE)?)?.try_into().ok()?;
+    let [m0, m1, m2, m3, s0, s1, s2, s3, rest @ ..] = h;
+    let (id, time) = rest.split_at(8);
+    let size = u32::from_le_bytes([*s0, *s1, *s2, *s3]) as usize;
+    let filetime = u64::from_le_bytes(time.try_into().ok()?);
+    let sound = [*m0, *m1, *m2, *m3] == [0x2a, 0x2a, 0, 0] && size >= RECORD_HEADER_SIZE + 4;
+    (sound && filetime <= MAX_RECORD_FILETIME)
+        .then(|| (size, u64::from_le_bytes(id.try_into().unwrap_or([0; 8])), filetime))
+}
+
+/// Our walk over the chunk's records (from the header to the free space or the last record id).
+/// `false` when it met something irregular: the caller then redoes the chunk with the crate.
+fn walk_own(data: &EvtxChunkData, got: usize, typer: &mut Typer<'_>, acc: &mut Acc) -> bool {
+    let chunk = data.data.as_slice();
+    let live_end = (data.header.free_space_offset as usize).min(chunk.len());
+    let mut offset = CHUNK_HEADER_SIZE;
+    let truncated = got < CHUNK_SIZE;
+    while offset < live_end {
+        if truncated && offset + RECORD_HEADER_SIZE > got {
+            cut_off(typer, acc, offset, None);
+            return true;
+        }
+        let Some((size, id, filetime)) = record_header(chunk, offset) else { return false };
+        let end = offset.saturating_add(size);
+        if truncated && end > got {
+            cut_off(typer, acc, offset, Some(id));
+            return true;
+        }
+        if end > chunk.len() {
+            return false;
+        }
+        let r = RecordAt { offset, bin_start: offset + RECORD_HEADER_SIZE, bin_end: end - 4, id, filetime };
+        if typer.record(chunk, &r, acc).is_err() {
+            return false;
+        }
+        if id == data.header.last_event_record_id {
+            break;
+        }
+        offset = end;
+    }
+    true
+}
+
+fn cut_off(typer: &Typer<'_>, acc: &mut Acc, offset: usize, id: Option<u64>) {
+    let number = typer.number;
+    let what = id.map(|id| format!("record id {id}")).unwrap_or_else(|| "the next record".to_string());
+    acc.warn(
+        typer.base + offset as u64,
+        format!("chunk {number}: {what} at chunk offset {offset:#x} is cut off by the end of the file; it and later records of the chunk are lost"),
+    );
+}
+
+/// The crate's walk over the chunk: resyncs past damaged records; records our reader cannot
+/// type are rendered as JSON by the crate.
+fn walk_crate(
+    data: &mut EvtxChunkData,
+    got: usize,
+    typer: &mut Typer<'_>,
+    acc: &mut Acc,
+    settings: &Arc<ParserSettings>,
+) {
+    let (number, base) = (typer.number, typer.base);
+    let mut chunk = match data.parse(Arc::clone(settings)) {
+        Ok(chunk) => chunk,
+        Err(e) => {
+            acc.warn(base, format!("chunk {number}: {}: its records are lost", chain(&e)));
+            return;
+        }
+    };
+    let bytes: &[u8] = chunk.data;
+    let ids = chunk.header.first_event_record_id..=chunk.header.last_event_record_id;
+    let mut expected = CHUNK_HEADER_SIZE;
+    let mut cut = false;
+    for item in chunk.iter() {
+        let rec = match item {
+            Ok(rec) => rec,
+            Err(e) => {
+                let (offset, id) = match &e {
+                    EvtxError::FailedToReadRecordAt { offset, .. } => {
+                        let offset = *offset as usize;
+                        let id =
+                            bytes.get(offset + 8..offset + 16).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+                        (offset, id.filter(|id| ids.contains(id)))
+                    }
+                    EvtxError::FailedToParseRecord { record_id, .. } => (expected, Some(*record_id)),
+                    _ => (expected, None),
+                };
+                if offset >= got {
+                    if !std::mem::replace(&mut cut, true) {
+                        cut_off(typer, acc, offset, id);
+                    }
+                    continue;
+                }
+                let what = id.map(|id| format!("record id {id} at")).unwrap_or_else(|| "record at".to_string());
+                acc.warn(
+                    base + offset as u64,
+                    format!("chunk {number}, {what} chunk offset {offset:#x}: {}; skipped, reading on", chain(&e)),
+                );
+                acc.counters.failed += 1;
+                continue;
+            }
+        };
+        let bin_start = rec.binxml_offset as usize;
+        let offset = bin_start.saturating_sub(RECORD_HEADER_SIZE);
+        let bin_end = bin_start + rec.binxml_size as usize;
+        expected = bin_end + 4;
+        if expected > got {
+            if !std::mem::replace(&mut cut, true) {
+                cut_off(typer, acc, offset, Some(rec.event_record_id));
+            }
+            continue;
+        }
+        let filetime = bytes.get(offset + 16..offset + 24).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+        let r = RecordAt { offset, bin_start, bin_end, id: rec.event_record_id, filetime: filetime.unwrap_or(0) };
+        let Err(ours) = typer.record(bytes, &r, acc) else { continue };
+        let rendered = rec.into_json_value().map_err(|e| chain(&e));
+        let failure = match rendered {
+            Ok(json) => match typer.record_json(&json.data, &r, acc) {
+                Ok(()) => continue,
+                Err(e) => e.0,
+            },
+            Err(e) => e,
+        };
+        acc.warn(
+            base + offset as u64,
+            format!("chunk {number}, record id {} at chunk offset {offset:#x}: unreadable ({failure}; our reader: {}); skipped", r.id, ours.0),
+        );
+        acc.counters.failed += 1;
+    }
+}

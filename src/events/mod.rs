@@ -1,0 +1,130 @@
+//! Windows events: exported `.evtx` logs and `wevtutil qe /f:xml` / Event Viewer XML exports in,
+//! `WinEvent` records out, with the catalogue that says which ones matter for Remote Desktop.
+//!
+//! `evtx` reads the binary format (chunks in parallel), `xml` reads XML exports, `binxml` is our
+//! small reader for the nested BinXML fragments the evtx crate leaves unexpanded, and `catalog`
+//! types the events we know (provider + event id → kind, meaning, fields, client address).
+//! Only catalogued events keep their fields; every other event is only counted.
+
+pub mod binxml;
+pub mod catalog;
+pub mod evtx;
+pub mod xml;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::time::Ts;
+
+/// One Windows event as the log stores it, before typing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct WinEvent {
+    /// `System/TimeCreated@SystemTime` (UTC).
+    #[serde(serialize_with = "crate::connection::ser_ts")]
+    pub ts: Ts,
+    /// The file it came from.
+    pub input: String,
+    /// `System/EventRecordID`.
+    pub record_id: u64,
+    /// `System/Provider@Name`, e.g. "Microsoft-Windows-Security-Auditing".
+    pub provider: String,
+    /// `System/EventID` (without the Qualifiers).
+    pub event_id: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qualifiers: Option<u16>,
+    pub level: u8,
+    /// `System/Channel`, e.g. "Security" (a hint only: match on provider + event id).
+    pub channel: String,
+    /// `System/Computer`: the host that logged the event.
+    pub computer: String,
+    /// `System/Correlation@ActivityID` as `{lower-case-guid}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity_id: Option<String>,
+    /// EventData `<Data Name="X">` and UserData child elements, by name; unnamed `<Data>` as
+    /// "Data1", "Data2", ...; `<Binary>` as lower-case hex under "Binary". Only filled for
+    /// catalogued events.
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What one event log contained: counts for the input inventory.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LogStats {
+    pub records: u64,
+    pub chunks: u64,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_ts")]
+    pub first: Option<Ts>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_ts")]
+    pub last: Option<Ts>,
+    /// Events per "provider/event id", catalogued or not.
+    pub per_event: BTreeMap<String, u64>,
+    /// Distinct `Computer` values seen.
+    pub computers: Vec<String>,
+}
+
+fn ser_opt_ts<S: serde::Serializer>(ts: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
+    match ts {
+        Some(t) => crate::connection::ser_ts(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl LogStats {
+    /// Counts one record (every record, catalogued or not).
+    pub fn count(&mut self, provider: &str, event_id: u16, ts: Ts, computer: &str) {
+        self.records += 1;
+        *self.per_event.entry(format!("{provider}/{event_id}")).or_insert(0) += 1;
+        if self.first.is_none_or(|f| ts < f) {
+            self.first = Some(ts);
+        }
+        if self.last.is_none_or(|l| ts > l) {
+            self.last = Some(ts);
+        }
+        if !computer.is_empty() && !self.computers.iter().any(|c| c == computer) && self.computers.len() < 64 {
+            self.computers.push(computer.to_string());
+            self.computers.sort();
+        }
+    }
+
+    /// Adds another file's or chunk's counts.
+    pub fn merge(&mut self, other: LogStats) {
+        self.records += other.records;
+        self.chunks += other.chunks;
+        for (k, v) in other.per_event {
+            *self.per_event.entry(k).or_insert(0) += v;
+        }
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, other.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for c in other.computers {
+            if !self.computers.contains(&c) && self.computers.len() < 64 {
+                self.computers.push(c);
+            }
+        }
+        self.computers.sort();
+    }
+}
+
+/// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to `Ts`.
+pub fn filetime_to_ts(ft: u64) -> Ts {
+    // 11_644_473_600 s separate 1601-01-01 from 1970-01-01.
+    Ts((ft as i64).saturating_sub(116_444_736_000_000_000).saturating_mul(100))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetime_epoch_and_known_instant() {
+        assert_eq!(filetime_to_ts(116_444_736_000_000_000), Ts(0));
+        // rdp-facts §7.3: ft = unix·10^7 + 116444736000000000; 2021-02-12T12:33:11Z = 1613133191
+        let ft = 1_613_133_191u64 * 10_000_000 + 116_444_736_000_000_000 + 1234;
+        assert_eq!(filetime_to_ts(ft).rfc3339(7), "2021-02-12T12:33:11.0001234Z");
+    }
+}
