@@ -60,6 +60,15 @@ Examples:\n  rdplog timeline capture.pcapng System.evtx Security.evtx -o timelin
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Decode a code offline: client disconnect reason (0x904 = 2308), extended reason, ERRINFO,
+    /// RDP_NEG_FAILURE, TLS alert, NTSTATUS / 4625 sub-status, SSPI error.
+    #[command(
+        after_help = "Examples:\n  rdplog explain 0x904\n  rdplog explain 2308\n  rdplog explain 7\n  rdplog explain 0xC000006A"
+    )]
+    Explain {
+        /// The number, decimal (2308) or hexadecimal (0x904).
+        code: String,
+    },
     /// Regenerate the bundled scenario captures (deterministic: same bytes every time).
     #[command(after_help = "Example:\n  rdplog samples --out /tmp/samples && rdplog analyze /tmp/samples/certificate")]
     Samples {

@@ -220,3 +220,65 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
     }
     corr
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::from_events;
+    use crate::events::WinEvent;
+    use crate::events::catalog::{SCHANNEL, type_event};
+
+    const S: i64 = 1_000_000_000;
+
+    fn conn(client: &str, start_s: i64) -> Connection {
+        from_events(client.into(), "10.0.0.9:3389".into(), Ts(start_s * S), Ts(start_s * S + S / 2), "cap.pcap".into())
+    }
+
+    fn event(provider: &str, id: u16, at_ms: i64, fields: &[(&str, &str)]) -> TypedEvent {
+        let e = WinEvent {
+            ts: Ts(at_ms * 1_000_000),
+            provider: provider.into(),
+            event_id: id,
+            computer: "RDSH01".into(),
+            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        type_event(&e).expect("catalogued")
+    }
+
+    #[test]
+    fn skew_from_exact_pairs_and_window_join_after_adjustment() {
+        // Three connections at 100 s, 110 s, 120 s; the server clock runs 47 s ahead.
+        let conns = vec![conn("10.0.0.5:50001", 100), conn("10.0.0.5:50002", 110), conn("10.0.0.5:50003", 120)];
+        let mut events = Vec::new();
+        for (i, port) in [50001, 50002, 50003].iter().enumerate() {
+            let t = (100 + 10 * i as i64 + 47) * 1000 + 5;
+            events.push(event(CORE, 131, t, &[("ClientIP", &format!("10.0.0.5:{port}")), ("ConnType", "TCP")]));
+        }
+        // A keyless Schannel error 0.2 s into the second connection, on the server's clock.
+        events.push(event(SCHANNEL, 36870, (110 + 47) * 1000 + 200, &[("Type", "server")]));
+        let c = correlate(&conns, &events, None);
+        let s = &c.skews[0];
+        assert_eq!(s.source, "RDSH01");
+        assert!((s.offset_seconds - 47.005).abs() < 0.001, "{s:?}");
+        assert_eq!((s.confidence, s.pairs), ("high", 3));
+        assert!(c.joined[0].iter().any(|j| j.event == 0 && j.by == JoinedBy::ClientPort));
+        assert!(c.joined[1].iter().any(|j| j.event == 3 && j.by == JoinedBy::TimeWindow));
+        assert!(!c.joined[0].iter().any(|j| j.event == 3) && !c.joined[2].iter().any(|j| j.event == 3));
+        // A 131 about another client port never joins by time.
+        assert!(!c.joined[1].iter().any(|j| j.event == 0));
+        // --skew overrides the estimate.
+        let forced = correlate(&conns, &events, Some(0.0));
+        assert_eq!((forced.skews[0].offset_seconds, forced.skews[0].confidence), (0.0, "high"));
+        assert!(forced.joined[1].iter().all(|j| j.event != 3), "without the offset the Schannel event is 47 s away");
+    }
+
+    #[test]
+    fn no_pairs_means_low_confidence_zero_offset() {
+        let conns = vec![conn("10.0.0.5:50001", 100)];
+        let events = vec![event(SCHANNEL, 36870, 100_200, &[])];
+        let c = correlate(&conns, &events, None);
+        assert_eq!((c.skews[0].offset_seconds, c.skews[0].confidence, c.skews[0].pairs), (0.0, "low", 0));
+        assert_eq!(c.joined[0].len(), 1);
+    }
+}

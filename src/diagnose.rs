@@ -530,3 +530,110 @@ pub fn case_level(verdicts: &[(String, Verdict)], have: &Inputs) -> Diagnosis {
         collect: if healthy { Vec::new() } else { collect_next(have) },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::from_events;
+    use crate::correlate::JoinedBy;
+    use crate::events::WinEvent;
+    use crate::events::catalog::type_event;
+    use crate::time::Ts;
+
+    fn typed(provider: &str, id: u16, fields: &[(&str, &str)]) -> TypedEvent {
+        let e = WinEvent {
+            provider: provider.into(),
+            event_id: id,
+            computer: "RDSH01".into(),
+            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        type_event(&e).expect("catalogued")
+    }
+
+    fn joined(n: usize) -> Vec<Joined> {
+        (0..n).map(|event| Joined { event, by: JoinedBy::TimeWindow, ts: Ts(0) }).collect()
+    }
+
+    fn refused() -> Connection {
+        let mut c = from_events("10.0.0.5:50001".into(), "10.0.0.9:3389".into(), Ts(0), Ts(1), String::new());
+        c.phases.tcp = Phase::Refused;
+        c.failed_phase = Some("tcp");
+        c
+    }
+
+    const ALL: Inputs = Inputs { capture: true, server_logs: true, client_logs: true };
+
+    #[test]
+    fn packets_and_events_combine() {
+        let c = refused();
+        let v = diagnose(&facts(&c, &[], &[]), &ALL);
+        assert_eq!((v.cause, v.confidence), ("service-down", 0.6));
+        assert!(v.against.iter().any(|a| a.contains("no Windows event")));
+        let utf16: String =
+            "TermService/1".encode_utf16().flat_map(u16::to_le_bytes).map(|b| format!("{b:02x}")).collect();
+        let events =
+            vec![typed(SCM, 7036, &[("param1", "Remote Desktop Services"), ("param2", "stopped"), ("Binary", &utf16)])];
+        let v = diagnose(&facts(&c, &joined(1), &events), &ALL);
+        // 1 − (1 − 0.6)(1 − 0.7) = 0.88
+        assert_eq!((v.cause, v.confidence), ("service-down", 0.88));
+        assert_eq!(v.evidence_for.len(), 2);
+    }
+
+    #[test]
+    fn strong_competing_evidence_lowers_confidence_and_is_shown() {
+        let mut c = refused();
+        c.phases.tcp = Phase::Ok;
+        c.failed_phase = Some("tls");
+        let events =
+            vec![typed(SCHANNEL, 36870, &[("Type", "server")]), typed(SCHANNEL, 36874, &[("Protocol", "TLS 1.0")])];
+        let v = diagnose(&facts(&c, &joined(2), &events), &ALL);
+        assert_eq!(v.cause, "certificate");
+        assert_eq!(v.confidence, 0.65); // 0.8 − 0.15 for the competing tls-mismatch evidence
+        assert!(v.against.iter().any(|a| a.contains("tls-mismatch")));
+        assert_eq!(v.competing.first().map(|c| c.cause), Some("tls-mismatch"));
+    }
+
+    #[test]
+    fn nothing_to_go_on_says_what_to_collect() {
+        let mut c = refused();
+        c.phases.tcp = Phase::Ok;
+        c.failed_phase = Some("session");
+        let v = diagnose(&facts(&c, &[], &[]), &Inputs { capture: true, ..Default::default() });
+        assert_eq!(v.cause, "undetermined");
+        assert!(v.collect.iter().any(|s| s.contains("wevtutil epl System")));
+        assert!(v.collect.iter().any(|s| s.contains("RDPClient")));
+        assert!(!v.collect.iter().any(|s| s.contains("pktmon")));
+    }
+
+    #[test]
+    fn case_level_prefers_the_shared_failure_over_a_degraded_session() {
+        let v = |cause, conf, sev| Verdict {
+            cause,
+            confidence: conf,
+            severity: sev,
+            summary: cause.into(),
+            client_code: "x",
+            fix: vec![],
+            evidence_for: vec![],
+            against: vec![],
+            competing: vec![],
+            collect: vec![],
+        };
+        let all = vec![
+            ("C1".to_string(), v("none", 0.8, "info")),
+            ("C2".to_string(), v("udp-blocked", 0.7, "warning")),
+            ("C3".to_string(), v("certificate", 0.6, "error")),
+            ("C4".to_string(), v("certificate", 0.9, "error")),
+            ("C5".to_string(), v("network-loss", 0.95, "error")),
+        ];
+        let d = case_level(&all, &ALL);
+        assert_eq!(
+            (d.cause, d.connection.as_deref(), d.attempts, d.failed_attempts),
+            ("certificate", Some("C4"), 2, 3)
+        );
+        let healthy = case_level(&all[..2], &ALL);
+        assert_eq!(healthy.cause, "udp-blocked");
+        assert_eq!(case_level(&all[..1], &ALL).cause, "none");
+    }
+}

@@ -18,6 +18,7 @@ pub mod correlate;
 pub mod diagnose;
 pub mod error;
 pub mod events;
+pub mod explain;
 pub mod flow;
 pub mod input;
 pub mod rdp;

@@ -70,6 +70,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_timeline(&analysis, format, output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explain { code } => match rdplog::explain::render(&code) {
+            Ok(text) => {
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => anyhow::bail!(e),
+        },
         Command::Samples { out } => {
             let files = rdplog::synth::scenarios::write_all(&out)
                 .with_context(|| format!("writing samples to {}", out.display()))?;
