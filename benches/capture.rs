@@ -4,7 +4,7 @@
 //!
 //! The capture is generated here (never committed) into the temp directory and reused across
 //! runs: `RDPLOG_BENCH_MB` sets its size (default 1024). After the run the process's peak
-//! resident memory (VmHWM) is printed.
+//! resident memory (VmHWM) is printed. `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the file.
 //!
 //!     cargo bench --bench capture
 
@@ -13,7 +13,7 @@ use std::io::{BufWriter, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use rdplog::analyze::analyze_capture;
 use rdplog::error::WarningSink;
 use rdplog::synth::XorShift;
@@ -139,4 +139,18 @@ fn bench_capture(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_capture);
-criterion_main!(benches);
+
+/// `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the capture (benches/compare.sh uses it).
+fn main() {
+    if std::env::var_os("RDPLOG_BENCH_GENERATE_ONLY").is_some() {
+        let mb: u64 = std::env::var("RDPLOG_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+        let path = std::env::temp_dir().join(format!("rdplog-bench-{mb}MB.pcap"));
+        match generate(&path, mb << 20) {
+            Ok(n) => eprintln!("wrote {} ({n} RDP attempts)", path.display()),
+            Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

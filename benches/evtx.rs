@@ -1,13 +1,18 @@
 //! Throughput of `.evtx` ingestion (`rdplog::events::evtx::read_evtx`) on a ~200 MB log, in a
 //! 1-thread and a 2-thread rayon pool, to compare with `evtx_dump -t 1|2 -o jsonl FILE`.
 //!
+//! `RDPLOG_BENCH_EVTX_MB` sets the size (default 200); `RDPLOG_BENCH_GENERATE_ONLY=1` only writes it.
 //! Takes the corpus file museum-StolenSzechuan_System.evtx (16 MB, 60,189 records;
 //! `$RDPLOG_CORPUS` or ../shared/corpus) and builds, once, a large log in the temp dir by
 //! repeating its chunks after its 4096-byte file header until the file passes 200 MB: the evtx
 //! format (and the crate) finds chunks at fixed offsets 4096 + n·65536, so concatenating chunk
 //! blocks is enough; the header's chunk count, last chunk number and CRC32 are fixed so that no
 //! warning is raised. Record ids repeat, which no reader cares about.
-//! Produces criterion timings with `Throughput::Bytes`. Skips (with a notice) without the corpus.
+//! Produces criterion timings with `Throughput::Bytes` for two catalogues: `services` (a handful
+//! of service/listener ids, ~2% of the records kept as `WinEvent`s: the usual case, where most
+//! records are only counted) and `with_schannel` (plus the two Schannel ids that make up 97% of
+//! this log, so ~835,000 `WinEvent`s are built: the worst case, bound by allocating them).
+//! Freeing the events is left out of the timing. Skips (with a notice) without the corpus.
 //!
 //! The evtx_dump side is timed outside criterion, e.g.
 //! `hyperfine 'evtx_dump -t 1 -o jsonl $TMP/rdplog-bench-evtx-200mb.evtx'` or
@@ -17,13 +22,16 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use rdplog::error::WarningSink;
 use rdplog::events::evtx::read_evtx;
 use rdplog::events::{LogStats, WinEvent};
 
 const SOURCE: &str = "museum-StolenSzechuan_System.evtx";
-const TARGET_BYTES: u64 = 200 * 1024 * 1024;
+/// Size of the generated log in MB: `RDPLOG_BENCH_EVTX_MB`, default 200.
+fn target_mb() -> u64 {
+    std::env::var("RDPLOG_BENCH_EVTX_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(200)
+}
 const CHUNK: usize = 65_536;
 
 /// A handful of catalogue entries of the kind rdplog keeps (provider, event id): service and
@@ -58,14 +66,15 @@ fn corpus_file() -> Option<PathBuf> {
 
 /// The big log, built on first use and reused by later runs.
 fn big_log() -> Option<PathBuf> {
-    let out = std::env::temp_dir().join("rdplog-bench-evtx-200mb.evtx");
-    if out.metadata().is_ok_and(|m| m.len() > TARGET_BYTES) {
+    let target = target_mb() * 1024 * 1024;
+    let out = std::env::temp_dir().join(format!("rdplog-bench-evtx-{}mb.evtx", target_mb()));
+    if out.metadata().is_ok_and(|m| m.len() > target) {
         return Some(out);
     }
     let src = std::fs::read(corpus_file()?).expect("read the corpus log");
     let (header, chunks) = src.split_at(4096);
     let chunks = &chunks[..chunks.len() / CHUNK * CHUNK];
-    let reps = (TARGET_BYTES as usize).div_ceil(chunks.len()) + 1;
+    let reps = (target as usize).div_ceil(chunks.len()) + 1;
     let total = (chunks.len() / CHUNK * reps) as u64;
     let mut header = header.to_vec();
     header[8..16].copy_from_slice(&0u64.to_le_bytes()); // oldest chunk
@@ -119,4 +128,16 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the log (benches/compare.sh uses it).
+fn main() {
+    if std::env::var_os("RDPLOG_BENCH_GENERATE_ONLY").is_some() {
+        match big_log() {
+            Some(p) => eprintln!("wrote {}", p.display()),
+            None => eprintln!("corpus file {SOURCE} not found (set RDPLOG_CORPUS)"),
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -10,18 +10,19 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::connection::{self, Connection, Evidence, fmt_ts};
+use crate::connection::{self, Connection, Evidence};
 use crate::correlate::{ClockSkew, correlate};
 use crate::diagnose::{self, Diagnosis, Inputs};
 use crate::error::{Error, Result, Warning, WarningSink};
 use crate::events::catalog::{CLIENT, CORE, LSASRV, SECURITY};
 use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
-use crate::events::evtx::read_evtx;
+use crate::events::evtx::read_evtx_kept;
 use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
 use crate::flow::{FlowStats, FlowTable};
 use crate::input::pcap::{CaptureStats, read_packets};
 use crate::input::{self, Input, Kind};
+use crate::time::Ts;
 
 /// One input in the inventory (DESIGN.md JSON contract `inputs[]`).
 #[derive(Clone, Debug, Serialize)]
@@ -84,7 +85,18 @@ pub fn analyze(inputs: &[Input]) -> Result<Analysis> {
 
 /// `analyze` with options.
 pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
-    let results: Vec<Result<PerInput>> = inputs.par_iter().map(analyze_one).collect();
+    // Captures first: their time span bounds which events are worth keeping (memory stays
+    // bounded by events near the failure, not by the size of the logs).
+    let (captures, logs): (Vec<&Input>, Vec<&Input>) =
+        inputs.iter().partition(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng));
+    let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None)).collect();
+    let span = results
+        .iter()
+        .flatten()
+        .flat_map(|(_, conns, _, _)| conns.iter().flat_map(|c| [c.start, c.end]))
+        .fold(None, |acc: Option<(Ts, Ts)>, t| Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
+    let window = span.map(|(a, b)| (Ts(a.0 - EVENT_MARGIN_NS), Ts(b.0 + EVENT_MARGIN_NS)));
+    results.extend(logs.par_iter().map(|i| analyze_one(i, window)).collect::<Vec<_>>());
     let mut out = Analysis::default();
     for r in results {
         let (summary, conns, events, warnings) = r?;
@@ -106,33 +118,60 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
         server_logs: out.events.iter().any(|e| e.provider != CLIENT && e.provider != LSASRV),
         client_logs: out.events.iter().any(|e| e.provider == CLIENT || e.provider == LSASRV),
     };
-    if !have.capture {
-        out.connections = connections_from_events(&out.events);
+    // Attempts known only from the logs: all of them without a capture; with one, those from a
+    // client the capture also saw, or from outside the capture's time span (it started after the
+    // failure, or ended before it).
+    let packet_conns = std::mem::take(&mut out.connections);
+    let extra = connections_from_events(&out.events, &packet_conns);
+    out.connections = packet_conns;
+    out.connections.extend(extra);
+    out.connections
+        .sort_by(|a, b| (a.start, &a.client, &a.server, &a.input).cmp(&(b.start, &b.client, &b.server, &b.input)));
+    for (i, c) in out.connections.iter_mut().enumerate() {
+        c.id = format!("C{}", i + 1);
     }
     conclude(&mut out, opts, &have);
     Ok(out)
 }
 
-/// Without a capture, connections come from the events that name a client ip:port
-/// (RdpCoreTS 131, Security 4624/4625, WFP 5152/5157), one per client address.
-fn connections_from_events(events: &[TypedEvent]) -> Vec<Connection> {
+/// Connections seen only in the logs, from the events that name a client ip:port (RdpCoreTS
+/// 131, Security 4624/4625, WFP 5152/5157), one per client address. With packet connections,
+/// only addresses the capture does not have, and only from a client IP the capture saw or at a
+/// time the capture does not cover.
+fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec<Connection> {
+    let seen: std::collections::BTreeSet<&str> = packets.iter().map(|c| c.client.as_str()).collect();
+    let client_ips: std::collections::BTreeSet<String> = packets
+        .iter()
+        .filter_map(|c| c.client.parse::<std::net::SocketAddr>().ok())
+        .map(|a| a.ip().to_string())
+        .collect();
+    let span = (packets.iter().map(|c| c.start).min(), packets.iter().map(|c| c.end).max());
     let mut by_client: std::collections::BTreeMap<String, Connection> = std::collections::BTreeMap::new();
     for e in events {
-        let keyed = matches!((e.provider.as_str(), e.event_id), (CORE, 131) | (SECURITY, 4624 | 4625 | 5152 | 5157));
+        // Logons of type 3 are as often file sharing as NLA: a successful one alone does not make
+        // an RDP attempt; a type 10 (RemoteInteractive) logon does.
+        let rdp_logon = e.event_id == 4624 && e.fields.get("LogonType").is_some_and(|t| t == "10");
+        let keyed =
+            matches!((e.provider.as_str(), e.event_id), (CORE, 131) | (SECURITY, 4625 | 5152 | 5157)) || rdp_logon;
         let Some(client) = e.client.filter(|c| keyed && c.port.is_some()) else { continue };
         let key = client.to_string();
+        if seen.contains(key.as_str()) {
+            continue;
+        }
+        let outside = match span {
+            (Some(first), Some(last)) => e.ts.0 < first.0 - 60_000_000_000 || e.ts.0 > last.0 + 60_000_000_000,
+            _ => true,
+        };
+        if !packets.is_empty() && !outside && !client_ips.contains(&client.ip.to_string()) {
+            continue;
+        }
         let c = by_client.entry(key.clone()).or_insert_with(|| {
             connection::from_events(key, format!("{} (from its logs)", e.host), e.ts, e.ts, e.input.clone())
         });
         c.start = c.start.min(e.ts);
         c.end = c.end.max(e.ts);
     }
-    let mut out: Vec<Connection> = by_client.into_values().collect();
-    out.sort_by(|a, b| (a.start, &a.client).cmp(&(b.start, &b.client)));
-    for (i, c) in out.iter_mut().enumerate() {
-        c.id = format!("C{}", i + 1);
-    }
-    out
+    by_client.into_values().collect()
 }
 
 /// Correlates, diagnoses each connection and the case.
@@ -171,9 +210,13 @@ fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
     a.skews = corr.skews;
 }
 
-fn analyze_one(input: &Input) -> Result<PerInput> {
+/// With a capture, events further than this from its connections are not kept (their counts
+/// still are): an hour covers any clock offset the correlation believes (`correlate`).
+const EVENT_MARGIN_NS: i64 = 3600 * 1_000_000_000;
+
+fn analyze_one(input: &Input, window: Option<(Ts, Ts)>) -> Result<PerInput> {
     let name = input.display();
-    let (digest, parsed) = rayon::join(|| sha256(input), || parse(input, &name));
+    let (digest, parsed) = rayon::join(|| sha256(input), || parse(input, &name, window));
     let (mut summary, conns, events, sink) = parsed?;
     summary.sha256 = digest?;
     summary.warnings = sink.total();
@@ -189,7 +232,11 @@ fn analyze_one(input: &Input) -> Result<PerInput> {
     Ok((summary, conns, events, warnings))
 }
 
-fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
+fn parse(
+    input: &Input,
+    name: &str,
+    window: Option<(Ts, Ts)>,
+) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
     let mut sink = WarningSink::new(name);
     let mut summary = InputSummary {
         path: name.to_string(),
@@ -207,7 +254,8 @@ fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Ve
         skipped: None,
     };
     if matches!(input.kind, Kind::Evtx | Kind::EventXml) {
-        let (stats, events) = read_events(input, name, &mut sink)?;
+        let keep = |e: &WinEvent| window.is_none_or(|(a, b)| e.ts >= a && e.ts <= b);
+        let (stats, events) = read_events(input, name, &keep, &mut sink)?;
         summary.records = stats.records;
         summary.first = stats.first.map(|t| t.rfc3339(7));
         summary.last = stats.last.map(|t| t.rfc3339(7));
@@ -231,14 +279,24 @@ fn parse(input: &Input, name: &str) -> Result<(InputSummary, Vec<Connection>, Ve
 /// Largest gzip-compressed event log unpacked in memory (the evtx reader needs to seek).
 const MAX_GUNZIPPED_EVTX: u64 = 2 << 30;
 
-fn read_events(input: &Input, name: &str, sink: &mut WarningSink) -> Result<(LogStats, Vec<WinEvent>)> {
+fn read_events(
+    input: &Input,
+    name: &str,
+    keep: &(dyn Fn(&WinEvent) -> bool + Sync),
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>)> {
     let wanted = &is_catalogued;
+    let kept = |r: Result<(LogStats, Vec<WinEvent>, crate::events::evtx::EvtxCounters)>| r.map(|(s, e, _)| (s, e));
     match (input.kind, input.gzip) {
-        (Kind::EventXml, _) => read_xml(input::open(input)?, name, wanted, sink),
+        (Kind::EventXml, _) => {
+            let (stats, mut events) = read_xml(input::open(input)?, name, wanted, sink)?;
+            events.retain(|e| keep(e));
+            Ok((stats, events))
+        }
         (_, false) => {
             let file =
                 std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-            read_evtx(file, name, wanted, sink)
+            kept(read_evtx_kept(file, name, wanted, keep, sink))
         }
         (_, true) => {
             let mut data = Vec::new();
@@ -249,7 +307,7 @@ fn read_events(input: &Input, name: &str, sink: &mut WarningSink) -> Result<(Log
             if data.len() as u64 > MAX_GUNZIPPED_EVTX {
                 return Err(Error::input(&input.path, "gzipped event log unpacks to more than 2 GiB; unpack it first"));
             }
-            read_evtx(std::io::Cursor::new(data), name, wanted, sink)
+            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, sink))
         }
     }
 }
@@ -278,9 +336,4 @@ fn sha256(input: &Input) -> Result<String> {
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Times in a summary line.
-pub fn span(c: &Connection) -> String {
-    format!("{} (+{:.3} s)", fmt_ts(c.start), c.end.since(c.start))
 }

@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Reconstruct every RDP connection attempt in the inputs and list the Windows events that matter.
     #[command(
-        after_help = "Examples:\n  rdplog analyze capture.pcapng\n  rdplog analyze case-folder/ --format json -o report.json\n  rdplog analyze trace.pcap.gz\n\n\
+        after_help = "Examples:\n  rdplog analyze capture.pcapng\n  rdplog analyze case-folder/ --format json -o report.json\n  rdplog analyze case-folder/ -o report.html --redact\n  rdplog analyze trace.pcap.gz\n\n\
 Inputs are recognised by content, not by name. An .etl trace from netsh/pktmon must be converted \
 first: pktmon etl2pcap trace.etl --out trace.pcapng"
     )]
@@ -34,7 +34,7 @@ first: pktmon etl2pcap trace.etl --out trace.pcapng"
         /// Captures (.pcap, .pcapng, either gzipped), event logs (.evtx, XML exports) or directories.
         #[arg(required = true, value_name = "INPUT")]
         inputs: Vec<PathBuf>,
-        /// Output format; defaults to the extension of -o, else text.
+        /// Output format; defaults to the extension of -o (.txt, .md, .html, .json), else text.
         #[arg(long, value_enum)]
         format: Option<Format>,
         /// Write the report to FILE instead of standard output.
@@ -44,6 +44,10 @@ first: pktmon etl2pcap trace.etl --out trace.pcapng"
         /// time), instead of estimating it from matching client ip:port pairs.
         #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
         skew: Option<f64>,
+        /// Replace user names, domain and host names and IP addresses with consistent pseudonyms
+        /// (user-1, host-1, 10.255.0.1) in every format, e.g. before sending a report outside.
+        #[arg(long)]
+        redact: bool,
     },
     /// Write the merged packet + event timeline as a table (CSV, JSONL or Parquet).
     #[command(after_help = "Columns: time, datetime (UTC), timestamp (µs), source (packet|event), input, host, kind, \
@@ -59,6 +63,37 @@ Examples:\n  rdplog timeline capture.pcapng System.evtx Security.evtx -o timelin
         /// Write the table to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Analyse many cases at once: every sub-folder or .zip archive of CASES_DIR is one case. Writes
+    /// the reports of each case, a summary table with one row per case, and prints cases per cause,
+    /// per server and per day.
+    #[command(after_help = "Examples:\n  rdplog batch tickets/ --summary summary.csv\n  \
+rdplog batch tickets/ --out reports/ --format json,html --summary summary.md\n  \
+rdplog batch tickets/ --shard 2/5 --summary shard-2.parquet\n\n\
+Reports go to <case>/rdplog-report.<ext> (<case>.rdplog-report.<ext> beside an archive), or to DIR/<case>/ with \
+--out. A case that cannot be analysed is a row with its error and does not stop the others. Archives are unpacked \
+to a temporary folder, within limits (10,000 members, 4 GiB, no extreme compression ratios).\n\n\
+Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases folder is unusable.")]
+    Batch {
+        /// Folder with one sub-folder or .zip archive per case.
+        #[arg(value_name = "CASES_DIR")]
+        cases_dir: PathBuf,
+        /// Write the summary table to FILE: CSV, Parquet or Markdown, from the extension (.csv, .parquet, .md).
+        #[arg(long, value_name = "FILE")]
+        summary: Option<PathBuf>,
+        /// Write each case's reports under DIR/<case>/ instead of next to the case.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Report formats to write per case, comma-separated.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["json", "text"])]
+        format: Vec<Format>,
+        /// Take only part K of N of the sorted case list (cases K, K+N, K+2N, ...), to split a batch
+        /// across machines.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<crate::batch::Shard>,
+        /// No progress bar (it is only drawn when stderr is a terminal anyway).
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Decode a code offline: client disconnect reason (0x904 = 2308), extended reason, ERRINFO,
     /// RDP_NEG_FAILURE, TLS alert, NTSTATUS / 4625 sub-status, SSPI error.

@@ -19,6 +19,8 @@ use crate::time::Ts;
 
 /// Seconds around a connection within which a keyless event is considered related.
 pub const WINDOW_S: f64 = 2.0;
+/// Window around a connection known only from the logs.
+const LOG_ONLY_WINDOW_NS: i64 = 30_000_000_000;
 /// Largest clock offset believed from exact-key pairs (beyond it the pair is a coincidence).
 const MAX_OFFSET_S: f64 = 3600.0;
 
@@ -47,6 +49,8 @@ pub enum JoinedBy {
     ClientIp,
     /// Same server host, inside the connection's time window.
     TimeWindow,
+    /// The client's own events of one attempt share an ActivityID (1024 → 1026).
+    Activity,
 }
 
 /// One event joined to one connection.
@@ -84,11 +88,22 @@ fn server_of(c: &Connection) -> Option<SocketAddr> {
     c.server.parse().ok()
 }
 
-/// The packet time an exact-key event corresponds to: the SYN for "connection accepted" and
-/// firewall events, the end of the authentication exchange for logon events.
-fn anchor_time(c: &Connection, e: &TypedEvent) -> Ts {
+/// Whether an exact-key event measures the clock: "connection accepted" (RdpCoreTS 131) and
+/// firewall events happen at the SYN; logon events (4624/4625) happen somewhere in the NLA
+/// exchange, so they are used only when nothing better exists.
+fn clock_anchor(e: &TypedEvent) -> Option<bool> {
     match (e.provider.as_str(), e.event_id) {
-        (SECURITY, 4624 | 4625) => c.tls.as_ref().and_then(|_| c.teardown.at.map(|a| a.ts)).unwrap_or(c.end),
+        (CORE, 131) | (SECURITY, 5152 | 5156 | 5157) => Some(true),
+        (SECURITY, 4624 | 4625) => Some(false),
+        _ => None,
+    }
+}
+
+/// The packet time an exact-key event corresponds to: the SYN for "connection accepted" and
+/// firewall events, the end of the connection for logon events.
+fn anchor_time(c: &Connection, e: &TypedEvent) -> Ts {
+    match clock_anchor(e) {
+        Some(false) => c.teardown.at.map(|a| a.ts).unwrap_or(c.end),
         _ => c.start,
     }
 }
@@ -124,8 +139,31 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
     }
     // 2. Clock offset per log host.
     let mut deltas: BTreeMap<&str, (Vec<f64>, Vec<String>)> = BTreeMap::new();
+    // One pair per connection and host: its earliest SYN-time event, else its earliest logon.
+    let mut measured: BTreeMap<(usize, &str), usize> = BTreeMap::new();
     for &(ci, ei) in &exact {
         let e = &events[ei];
+        // Connections seen only in the logs are on the log's own clock: they measure nothing.
+        let from_packets = conns[ci].tcp.is_some() || conns[ci].udp.is_some();
+        let Some(at_syn) = clock_anchor(e).filter(|_| from_packets) else { continue };
+        let slot = measured.entry((ci, e.host.as_str())).or_insert(ei);
+        let cur = &events[*slot];
+        let better =
+            (at_syn && clock_anchor(cur) != Some(true)) || (clock_anchor(cur) == Some(at_syn) && e.ts < cur.ts);
+        if better {
+            *slot = ei;
+        }
+    }
+    let syn_hosts: std::collections::BTreeSet<&str> = measured
+        .values()
+        .filter(|&&ei| clock_anchor(&events[ei]) == Some(true))
+        .map(|&ei| events[ei].host.as_str())
+        .collect();
+    for (&(ci, _), &ei) in &measured {
+        let e = &events[ei];
+        if clock_anchor(e) == Some(false) && syn_hosts.contains(e.host.as_str()) {
+            continue;
+        }
         let d = deltas.entry(e.host.as_str()).or_default();
         d.0.push(e.ts.since(anchor_time(&conns[ci], e)));
         let anchor = format!("{} {}", crate::timeline::short_provider(&e.provider), e.event_id);
@@ -180,15 +218,21 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
         let ts = corr.adjust(&events[ei]);
         corr.joined[ci].push(Joined { event: ei, by: JoinedBy::ClientPort, ts });
     }
-    // 4. Keyless events by time window, on the right host.
+    // 4. Keyless events by time window, on the right host: each joins the one connection it
+    //    falls in (or, failing that, the nearest one), never all of them.
     let window = (WINDOW_S * 1e9) as i64;
+    let joined_exactly: std::collections::BTreeSet<usize> = exact.iter().map(|&(_, ei)| ei).collect();
     for (ei, e) in events.iter().enumerate() {
-        if exact.iter().any(|&(_, x)| x == ei) {
+        if joined_exactly.contains(&ei) {
             continue;
         }
         let ts = corr.adjust(e);
+        let mut best: Option<(i64, usize, JoinedBy)> = None;
         for (ci, c) in conns.iter().enumerate() {
-            if ts.0 < c.start.0 - window || ts.0 > c.end.0 + window {
+            // A connection seen only in the logs has no packet times to bound it: its events
+            // (logon, session start) follow the "connection accepted" event by seconds.
+            let w = if c.tcp.is_none() && c.udp.is_none() { LOG_ONLY_WINDOW_NS } else { window };
+            if ts.0 < c.start.0 - w || ts.0 > c.end.0 + w {
                 continue;
             }
             let by = if e.client.is_some_and(|a| client_of(c).is_some_and(|ca| ca.ip() == a.ip)) {
@@ -200,8 +244,9 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
             } else {
                 let serves = match (host_server.get(e.host.as_str()), server_of(c)) {
                     (Some(ips), Some(s)) => ips.contains(&s.ip()),
-                    (None, _) => servers.len() <= 1,
-                    _ => false,
+                    (None, Some(_)) => servers.len() <= 1,
+                    // A connection seen only in the logs names its host instead of an address.
+                    (_, None) => c.server.starts_with(e.host.as_str()),
                 };
                 if !serves {
                     continue;
@@ -209,10 +254,37 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
                 JoinedBy::TimeWindow
             };
             // 131 without a matching port is a different connection from the same client.
-            if e.provider == CORE && e.event_id == 131 && by != JoinedBy::ClientPort {
+            if e.provider == CORE && e.event_id == 131 {
                 continue;
             }
+            let distance = if ts < c.start {
+                c.start.0 - ts.0
+            } else if ts > c.end {
+                ts.0 - c.end.0
+            } else {
+                0
+            };
+            if best.is_none_or(|(d, _, _)| distance < d) {
+                best = Some((distance, ci, by));
+            }
+        }
+        if let Some((_, ci, by)) = best {
             corr.joined[ci].push(Joined { event: ei, by, ts });
+        }
+    }
+    // 5. The client's events of one attempt share an ActivityID: one joined brings the others.
+    for ci in 0..corr.joined.len() {
+        let ids: std::collections::BTreeSet<&str> = corr.joined[ci]
+            .iter()
+            .filter(|j| events[j.event].provider == CLIENT)
+            .filter_map(|j| events[j.event].activity_id.as_deref())
+            .collect();
+        for (ei, e) in events.iter().enumerate() {
+            let same = e.provider == CLIENT && e.activity_id.as_deref().is_some_and(|a| ids.contains(a));
+            if same && !corr.joined[ci].iter().any(|j| j.event == ei) {
+                let ts = corr.adjust(e);
+                corr.joined[ci].push(Joined { event: ei, by: JoinedBy::Activity, ts });
+            }
         }
     }
     for j in &mut corr.joined {
@@ -226,12 +298,26 @@ mod tests {
     use super::*;
     use crate::connection::from_events;
     use crate::events::WinEvent;
-    use crate::events::catalog::{SCHANNEL, type_event};
+    use crate::events::catalog::{CLIENT, SCHANNEL, type_event};
 
     const S: i64 = 1_000_000_000;
 
+    /// A connection as the capture would give it (it has TCP facts, so it measures the clock).
     fn conn(client: &str, start_s: i64) -> Connection {
-        from_events(client.into(), "10.0.0.9:3389".into(), Ts(start_s * S), Ts(start_s * S + S / 2), "cap.pcap".into())
+        let mut c = from_events(
+            client.into(),
+            "10.0.0.9:3389".into(),
+            Ts(start_s * S),
+            Ts(start_s * S + S / 2),
+            "cap.pcap".into(),
+        );
+        c.tcp = Some(crate::connection::TcpFacts {
+            client_to_server: Default::default(),
+            server_to_client: Default::default(),
+            icmp: Vec::new(),
+            payload_gaps: 0,
+        });
+        c
     }
 
     fn event(provider: &str, id: u16, at_ms: i64, fields: &[(&str, &str)]) -> TypedEvent {
@@ -271,6 +357,23 @@ mod tests {
         let forced = correlate(&conns, &events, Some(0.0));
         assert_eq!((forced.skews[0].offset_seconds, forced.skews[0].confidence), (0.0, "high"));
         assert!(forced.joined[1].iter().all(|j| j.event != 3), "without the offset the Schannel event is 47 s away");
+    }
+
+    #[test]
+    fn client_activity_id_brings_the_whole_attempt() {
+        let conns = vec![conn("10.0.0.5:50001", 100)];
+        let mut connect = event(CLIENT, 1024, 99_900, &[("Name", "Server Name"), ("Value", "rdsh01")]);
+        let mut disconnect = event(CLIENT, 1026, 130_000, &[("Name", "Disconnect Reason"), ("Value", "2308")]);
+        connect.activity_id = Some("{aaaa}".into());
+        disconnect.activity_id = Some("{aaaa}".into());
+        connect.host = "WS041".into();
+        disconnect.host = "WS041".into();
+        // 1024 falls in the window; 1026, 30 s later, is outside it but shares the ActivityID.
+        let c = correlate(&conns, &[connect, disconnect], None);
+        assert_eq!(
+            c.joined[0].iter().map(|j| (j.event, j.by)).collect::<Vec<_>>(),
+            vec![(0, JoinedBy::TimeWindow), (1, JoinedBy::Activity)]
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct Facts<'a> {
     pub nla_failed: bool,
     pub session_failed: bool,
     pub session_ok: bool,
+    /// The server (or something claiming to be it) closed the connection.
+    pub closed_by_server: bool,
     /// The largest segment was retransmitted and never acknowledged.
     pub big_segment_lost: bool,
     pub retransmissions: u32,
@@ -65,8 +67,9 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         tcp_refused: p.tcp == Phase::Refused,
         tcp_unanswered: p.tcp == Phase::Unanswered,
         failed_phase: c.failed_phase,
-        has_packets: c.input.is_empty() || !c.evidence.iter().all(|e| e.source != "packet"),
+        has_packets: c.evidence.iter().any(|e| e.source == "packet"),
         session_ok: p.session == Phase::Ok,
+        closed_by_server: c.teardown.by == "server" && matches!(c.teardown.how, "rst" | "fin"),
         nla_failed: p.nla == Phase::Failed,
         udp_failed: p.udp == Phase::Failed,
         neg_failure: c.negotiation.failure_code,
@@ -117,8 +120,13 @@ pub struct Rule {
     pub events: fn(&Facts) -> Option<(f64, String)>,
 }
 
-fn none(_: &Facts) -> Option<(f64, String)> {
-    None
+/// SCM 7036 for TermService entering the stopped state. The binary data ("TermService/1",
+/// 1 = SERVICE_STOPPED) is reliable where the state text is localized.
+fn service_stopped(e: &TypedEvent) -> bool {
+    match e.fields.get("Binary").map(|b| crate::events::catalog::utf16_hex_to_string(b)) {
+        Some(key) => key.trim_end_matches('\0').ends_with("/1"),
+        None => e.fields.get("param2").is_some_and(|s| s.eq_ignore_ascii_case("stopped")),
+    }
 }
 
 fn ev(f: &Facts, provider: &str, ids: &[u16], score: f64) -> Option<(f64, String)> {
@@ -141,7 +149,7 @@ pub const RULES: &[Rule] = &[
         packets: |f| f.tcp_refused.then(|| (0.6, "the server answered the SYN with RST: nothing listens on the RDP port".into())),
         events: |f| ev(f, SCM, &[7031, 7034, 7023, 7022, 7000, 7001, 7009, 7011, 7024], 0.8)
             .or_else(|| ev(f, LSM, &[16, 17, 18], 0.8))
-            .or_else(|| f.event(SCM, &[7036]).filter(|e| e.fields.get("Binary").is_some_and(|b| b.ends_with("2f003100")) || e.summary.contains("stopped"))
+            .or_else(|| f.event(SCM, &[7036]).filter(|e| service_stopped(e))
                 .map(|e| (0.7, format!("SCM 7036 ({}): {}", e.input, e.summary)))),
     },
     Rule {
@@ -300,8 +308,16 @@ pub const RULES: &[Rule] = &[
         client_code: "none",
         severity: "info",
         fix: &[],
-        packets: |f| (f.session_ok && f.failed_phase.is_none()).then(|| (0.8, "every phase completed and the server served the session".into())),
-        events: none,
+        // A session the server ended is not proof of health: that needs the client to close it,
+        // or the capture to end with it open.
+        packets: |f| (f.session_ok && f.failed_phase.is_none() && !f.closed_by_server)
+            .then(|| (0.8, "every phase completed and the server served the session".into())),
+        // For a connection seen only in the logs: a session logon is the sign it worked.
+        events: |f| if f.has_packets { None } else {
+            ev(f, LSM, &[21, 22, 25], 0.7).or_else(|| f.events.iter().find(|e| e.provider == SECURITY && e.event_id == 4624
+                    && e.fields.get("LogonType").is_some_and(|t| t == "10"))
+                .map(|e| (0.7, format!("Security 4624 ({}): {}", e.input, e.summary))))
+        },
     },
 ];
 
@@ -424,12 +440,27 @@ pub fn collect_next(have: &Inputs) -> Vec<String> {
 }
 
 fn undetermined(f: &Facts, have: &Inputs) -> Verdict {
-    let failed = f.failed_phase.map(|p| format!("the {p} phase failed, but ")).unwrap_or_default();
+    let summary = match (f.failed_phase, f.closed_by_server) {
+        (Some(p), _) => format!("the {p} phase failed, but the evidence does not name a cause"),
+        (None, true) => {
+            "the server ended the connection; nothing in the evidence says whether that was a logoff or a failure"
+                .into()
+        }
+        (None, false) => "the evidence does not name a cause".into(),
+    };
     Verdict {
         cause: "undetermined",
         confidence: 0.2,
-        severity: if f.failed_phase.is_some() { "error" } else { "info" },
-        summary: format!("{failed}the evidence does not name a cause"),
+        // A failed phase is a failure; a session the server ended without explanation is a doubt;
+        // a connection with nothing to go on (e.g. only a "connection accepted" event) is neither.
+        severity: if f.failed_phase.is_some() {
+            "error"
+        } else if f.closed_by_server {
+            "warning"
+        } else {
+            "info"
+        },
+        summary,
         client_code: "unknown",
         fix: Vec::new(),
         evidence_for: Vec::new(),
@@ -502,6 +533,18 @@ pub fn case_level(verdicts: &[(String, Verdict)], have: &Inputs) -> Diagnosis {
             collect: collect_next(have),
         };
     }
+    if let Some((id, v)) = verdicts.iter().find(|(_, v)| v.cause == "undetermined" && v.severity == "warning") {
+        return Diagnosis {
+            cause: "undetermined",
+            confidence: v.confidence,
+            summary: format!("no connection failed outright, but: {}", v.summary),
+            connection: Some(id.clone()),
+            client_code: "unknown",
+            attempts: 0,
+            failed_attempts: 0,
+            collect: collect_next(have),
+        };
+    }
     if let Some((id, v)) = verdicts.iter().find(|(_, v)| v.severity == "warning") {
         return Diagnosis {
             cause: v.cause,
@@ -559,6 +602,12 @@ mod tests {
         let mut c = from_events("10.0.0.5:50001".into(), "10.0.0.9:3389".into(), Ts(0), Ts(1), String::new());
         c.phases.tcp = Phase::Refused;
         c.failed_phase = Some("tcp");
+        c.evidence.push(crate::connection::Evidence {
+            time: Ts(0),
+            source: "packet",
+            reference: "frame 1".into(),
+            text: "SYN".into(),
+        });
         c
     }
 

@@ -5,13 +5,17 @@
 //!        ─► flow (TCP/UDP state per 5-tuple, bounded in-order payload, ICMP errors)
 //!        ─► rdp (X.224/RDP_NEG, TLS hello/cert/alert, RDP-UDP SYN) on the flows that are RDP
 //!        ─► connection (one record per RDP attempt with its phase ladder)
-//!        ─► report (text, JSON)
+//! inputs ─► events (.evtx and XML exports; the catalogue types the events that matter)
+//!        ─► correlate (events joined to connections; clock offsets per log host)
+//!        ─► diagnose (a cause per connection and for the case, with evidence and fix)
+//!        ─► report (text, Markdown, HTML, JSON) and timeline (CSV, JSONL, Parquet)
 //! ```
 //! Each stage consumes the previous stage's types only. `analyze` wires them together and runs
 //! one rayon task per input file.
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod batch;
 pub mod cli;
 pub mod connection;
 pub mod correlate;

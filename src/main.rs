@@ -33,24 +33,27 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze { inputs, format, output, skew } => {
+        Command::Analyze { inputs, format, output, skew, redact } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
             let mut analysis = rdplog::analyze::analyze_with(&resolved, &rdplog::analyze::Options { skew })?;
             analysis.skipped_files = skipped;
             let format = format.or_else(|| output.as_deref().and_then(Format::from_extension)).unwrap_or(Format::Text);
+            let mut opts = report::Options { redact, ..report::Options::new(format) };
             match &output {
                 Some(path) => {
                     let file =
                         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
                     let mut w = BufWriter::new(file);
-                    report::render(&analysis, format, &mut w).with_context(|| format!("writing {}", path.display()))?;
+                    report::render_with(&analysis, &opts, &mut w)
+                        .with_context(|| format!("writing {}", path.display()))?;
                     w.flush().with_context(|| format!("writing {}", path.display()))?;
                 }
                 None => {
                     let stdout = std::io::stdout();
+                    opts.color = report::color_wanted(std::io::IsTerminal::is_terminal(&stdout));
                     let mut w = BufWriter::new(stdout.lock());
-                    report::render(&analysis, format, &mut w)?;
+                    report::render_with(&analysis, &opts, &mut w)?;
                     w.flush()?;
                 }
             }
@@ -70,6 +73,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_timeline(&analysis, format, output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Batch { cases_dir, summary, out, format, shard, quiet } => {
+            let opts = rdplog::batch::Options {
+                out,
+                formats: format,
+                shard,
+                summary,
+                progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                ..rdplog::batch::Options::new(cases_dir)
+            };
+            let batch = rdplog::batch::run(&opts)?;
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            rdplog::batch::print_overview(&batch, &mut w)?;
+            w.flush()?;
+            Ok(if batch.any_failure() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
         Command::Explain { code } => match rdplog::explain::render(&code) {
             Ok(text) => {
                 print!("{text}");
@@ -80,8 +99,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Samples { out } => {
             let files = rdplog::synth::scenarios::write_all(&out)
                 .with_context(|| format!("writing samples to {}", out.display()))?;
+            let stdout = std::io::stdout();
+            let mut w = stdout.lock();
             for f in files {
-                println!("{}", f.display());
+                writeln!(w, "{}", f.display())?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -34,7 +34,8 @@ pub struct Row {
 pub fn rows(a: &Analysis) -> Vec<Row> {
     let mut out = Vec::new();
     for c in &a.connections {
-        for e in &c.evidence {
+        // Joined events appear once, as event rows below.
+        for e in c.evidence.iter().filter(|e| e.source == "packet") {
             out.push(Row {
                 ts: e.time,
                 datetime: e.time.rfc3339(9),

@@ -376,3 +376,74 @@ fn bad_checksums_and_a_foreign_chunk_are_warnings() {
     assert!(warned(&r, &["chunk 2", "no chunk signature"]));
     assert_eq!(r.stats.chunks, clean.stats.chunks - 1);
 }
+
+#[test]
+fn records_our_reader_cannot_type_are_rendered_by_the_crate() {
+    let name = "evtx-to-mitre_ID4625-failed_login_with_denied_access_due_to_account_restriction.evtx";
+    let Some(bytes) = load(name) else { return };
+    // The first record's root instance: fragment header, TemplateInstance (u8, id, definition
+    // offset, the definition inline), value count, descriptors, values.
+    let (rec, _) = records_of_chunk(&bytes, 0)[0];
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")) as usize;
+    let mut pos = rec + 24 + 4 + 6;
+    let def = u32_at(pos);
+    pos += 4;
+    if def == pos - chunk_at(0) {
+        pos += 24 + u32_at(pos + 20);
+    }
+    let count = u32_at(pos);
+    let descriptors = pos + 4;
+    let value = |i: usize| {
+        descriptors
+            + 4 * count
+            + (0..i)
+                .map(|j| u16::from_le_bytes([bytes[descriptors + 4 * j], bytes[descriptors + 4 * j + 1]]) as usize)
+                .sum::<usize>()
+    };
+    // Slot 3 is the EventID (UInt16, 2 bytes) in Windows' System template: turn it into the
+    // one-character string "7", which the crate renders and our reader refuses as an EventID.
+    assert_eq!(&bytes[descriptors + 12..descriptors + 15], &[2, 0, 0x06]);
+    let mut damaged = bytes.clone();
+    damaged[descriptors + 14] = 0x01;
+    damaged[value(3)..value(3) + 2].copy_from_slice(&[b'7', 0]);
+    let r = read_bytes(damaged);
+    assert_eq!((r.counters.rendered, r.counters.typed, r.counters.failed), (1, 1, 0), "{:?}", r.warnings);
+    let e = &r.events[0];
+    assert_eq!((e.event_id, e.record_id, e.provider.as_str()), (7, 90907, "Microsoft-Windows-Security-Auditing"));
+    assert_eq!(e.ts.rfc3339(7), "2021-10-23T21:50:11.6665197Z");
+    assert_eq!((e.fields["Status"].as_str(), e.fields["IpAddress"].as_str()), ("0xc000006e", "10.23.23.9"));
+    assert_eq!(e.fields.len(), 21);
+    assert_eq!(r.stats.per_event["Microsoft-Windows-Security-Auditing/7"], 1);
+}
+
+/// Random bytes changed in and around the first chunk (a deterministic xorshift): never a panic
+/// or a hang, whatever the damage. (Run with many more iterations while developing: no panics
+/// in 20,000 runs per file in release and 4,000 in debug, overflow checks on.)
+#[test]
+fn random_damage_never_panics() {
+    for name in [
+        "velociraptor_RDPAuth_RemoteConnectionManager.evtx",
+        "evtx-to-mitre_ID1149-RDP_success_logins_to_multiple_hosts.evtx",
+    ] {
+        let Some(bytes) = load(name) else { return };
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..150 {
+            let mut damaged = bytes.clone();
+            let region = if next() % 4 == 0 { damaged.len() } else { chunk_at(1).min(damaged.len()) };
+            for _ in 0..1 + next() % 16 {
+                let at = (next() % region as u64) as usize;
+                damaged[at] = next() as u8;
+            }
+            let mut sink = WarningSink::new("fuzz");
+            if let Ok((stats, events)) = read_evtx(Cursor::new(damaged), "fuzz", ALL, &mut sink) {
+                assert!(events.len() as u64 <= stats.records);
+            }
+        }
+    }
+}

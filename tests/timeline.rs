@@ -27,7 +27,8 @@ fn csv_rows_are_time_sorted_with_timesketch_columns() {
 
 #[test]
 fn jsonl_to_stdout_and_parquet_needs_a_file() {
-    let o = rdplog(&["timeline", &sample("none"), "--format", "jsonl"]);
+    // A capture-only sample: its first row is a packet milestone.
+    let o = rdplog(&["timeline", &sample("undetermined"), "--format", "jsonl"]);
     assert_eq!(o.status.code(), Some(0));
     let first = String::from_utf8_lossy(&o.stdout).lines().next().map(str::to_string).unwrap_or_default();
     let row: serde_json::Value = serde_json::from_str(&first).expect("json line");

@@ -33,3 +33,13 @@ pub fn analyze_json(path: &Path) -> serde_json::Value {
     assert!(matches!(out.status.code(), Some(0 | 1)), "exit {:?}: {}", out.status.code(), stderr(&out));
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
+
+/// Runs `rdplog` with the given arguments and extra environment variables (e.g. `RAYON_NUM_THREADS`).
+pub fn rdplog_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdplog"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("rdplog runs")
+}

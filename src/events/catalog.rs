@@ -87,8 +87,8 @@ macro_rules! e {
 pub const CATALOG: &[Entry] = &[
     // Service Control Manager (System) — only for TermService, see `concerns_termservice`.
     e!(SCM, [7000, 7001, 7009, 7011, 7022, 7023, 7024], Service, "Remote Desktop Services failed to start, hung or stopped with an error", ["param1", "param2", "param3"]),
-    e!(SCM, [7031, 7034], Service, "Remote Desktop Services terminated unexpectedly", ["param1", "param2", "param3", "param5"]),
-    e!(SCM, [7036], Service, "Remote Desktop Services changed state (running/stopped)", ["param1", "param2"]),
+    e!(SCM, [7031, 7034], Service, "Remote Desktop Services terminated unexpectedly", ["param1", "param2", "param3", "param5", "Binary"]),
+    e!(SCM, [7036], Service, "Remote Desktop Services changed state (running/stopped)", ["param1", "param2", "Binary"]),
     // Schannel (System)
     e!(SCHANNEL, [36870], TlsCredential, "fatal error accessing the TLS credential's private key", ["Type", "ErrorCode", "ErrorStatus", "ErrorState"]),
     e!(SCHANNEL, [36871], TlsCredential, "fatal error creating the TLS credential", ["Type", "ErrorState", "ErrorCode"]),
@@ -128,8 +128,8 @@ pub const CATALOG: &[Entry] = &[
     e!(CORE, [136], Multitransport, "multitransport could not be established: the connection stays on TCP", []),
     e!(CORE, [139], ProtocolError, "security-layer error in the stream; the client was disconnected", ["ResultCode", "IPString"]),
     e!(CORE, [140], AuthFailure, "a connection failed because the user name or password is wrong", ["IPString"]),
-    e!(CORE, [142], NetworkError, "TCP socket read failed", ["Error", "ErrorCode"]),
-    e!(CORE, [143], NetworkError, "TCP socket write failed", ["Error", "ErrorCode"]),
+    e!(CORE, [142], NetworkError, "TCP socket read failed", ["error", "Error", "ErrorCode"]),
+    e!(CORE, [143], NetworkError, "TCP socket write failed", ["error", "Error", "ErrorCode"]),
     e!(CORE, [148], Multitransport, "a channel was closed on a tunnel", ["ChannelName", "TunnelID"]),
     e!(CORE, [226], NetworkError, "RDP state-machine transition failed", ["StateTransition", "PreviousStateName", "EventName", "ErrorCode"]),
     e!(CORE, [227, 228], NetworkError, "RDP stack error / disconnect trace", ["ComponentName", "Message", "ErrorCode", "CustomLevel"]),
@@ -223,6 +223,13 @@ pub fn type_event(e: &WinEvent) -> Option<TypedEvent> {
     if entry.provider == SCM && !concerns_termservice(e) {
         return None;
     }
+    // Firewall events matter only for RDP traffic (TCP/UDP 3389, RD Gateway UDP 3391).
+    if entry.provider == SECURITY && matches!(e.event_id, 5152 | 5156 | 5157) {
+        let rdp = |k: &str| e.fields.get(k).is_some_and(|p| matches!(p.trim(), "3389" | "3391"));
+        if !rdp("SourcePort") && !rdp("DestPort") {
+            return None;
+        }
+    }
     // Service logons (types 0, 2, 4, 5, 8, 9, 11...) are noise here: Remote Desktop shows as
     // type 10 (RemoteInteractive), 3 (the NLA network logon) and 7 (unlock / reconnect).
     if entry.provider == SECURITY && e.event_id == 4624 {
@@ -264,7 +271,7 @@ fn concerns_termservice(e: &WinEvent) -> bool {
 }
 
 /// Decodes hex text holding UTF-16LE bytes (how SCM stores "<ServiceKey>/<state>").
-fn utf16_hex_to_string(hex: &str) -> String {
+pub fn utf16_hex_to_string(hex: &str) -> String {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .filter_map(|i| hex.get(2 * i..2 * i + 2))
         .filter_map(|b| u8::from_str_radix(b, 16).ok())

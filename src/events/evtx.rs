@@ -4,8 +4,8 @@
 //! Takes a seekable byte stream (a file, a cursor over a decompressed buffer) and its display
 //! name. Reads the 4096-byte file header, then the 64 KiB chunks at their fixed offsets
 //! (4096 + n·65536) in batches of `BATCH_CHUNKS`, so memory stays bounded whatever the file size;
-//! each batch is parsed in parallel on the global rayon pool and merged in chunk order, so the
-//! output is in file order (chunk, then record). A log that wrapped around is therefore not
+//! each batch is parsed in parallel on the current rayon pool (while the next batch is read) and
+//! merged in chunk order, so the output is in file order (chunk, then record). A log that wrapped around is therefore not
 //! reordered by record id (evtx_dump starts at the oldest chunk instead).
 //!
 //! Per chunk, our own walk follows the record headers and `record.rs` types each record from its
@@ -99,9 +99,22 @@ pub fn read_evtx_path(
 
 /// `read_evtx`, also saying how the records were read (fast path, JSON fallback, lost).
 pub fn read_evtx_counted<R: Read + Seek + Send>(
+    input: R,
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
+    read_evtx_kept(input, name, wanted, &|_| true, sink)
+}
+
+/// `read_evtx_counted` that also drops wanted events failing `keep` as each batch of chunks is
+/// merged (e.g. events far outside a capture's time span), so that a log flooded with a
+/// catalogued event does not hold them all in memory. Counts still cover every record.
+pub fn read_evtx_kept<R: Read + Seek + Send>(
     mut input: R,
     name: &str,
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    keep: &(dyn Fn(&WinEvent) -> bool + Sync),
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
     let io = |source| Error::Io { path: name.into(), source };
@@ -119,8 +132,7 @@ pub fn read_evtx_counted<R: Read + Seek + Send>(
 
     let settings = Arc::new(ParserSettings::new());
     let (mut stats, mut counters) = (LogStats::default(), EvtxCounters::default());
-    // Per-chunk event lists, joined once at the end (one copy instead of repeated regrowth).
-    let mut per_chunk: Vec<Vec<WinEvent>> = Vec::new();
+    let mut events: Vec<WinEvent> = Vec::new();
     let mut spare: Vec<Vec<u8>> = Vec::new();
     if total > 0 {
         input.seek(SeekFrom::Start(FILE_HEADER_SIZE)).map_err(io)?;
@@ -142,22 +154,29 @@ pub fn read_evtx_counted<R: Read + Seek + Send>(
             || read_batch(&mut input, following, &mut spare),
         );
         batch = read.map_err(io)?;
+        let done: Vec<(Acc, Option<Vec<u8>>)> = done
+            .into_iter()
+            .map(|(mut acc, buf)| {
+                acc.events.retain(|e| keep(e));
+                (acc, buf)
+            })
+            .collect();
+        // After the first batch, room for the whole file at the same rate of kept events, so that
+        // a log with many of them is not copied over and over as the list grows.
+        if events.capacity() == 0 {
+            let kept: u64 = done.iter().map(|(acc, _)| acc.events.len() as u64).sum();
+            events.reserve((kept * total / done.len().max(1) as u64 + kept / 8) as usize);
+        }
         for (acc, buf) in done {
             for (offset, message) in acc.warnings {
                 sink.push(offset, None, message);
             }
             sink.dropped += acc.dropped;
             stats.merge(acc.stats);
-            if !acc.events.is_empty() {
-                per_chunk.push(acc.events);
-            }
+            events.extend(acc.events);
             counters.add(acc.counters);
             spare.extend(buf);
         }
-    }
-    let mut events = Vec::with_capacity(per_chunk.iter().map(Vec::len).sum());
-    for chunk in per_chunk {
-        events.extend(chunk);
     }
     Ok((stats, events, counters))
 }

@@ -1,13 +1,16 @@
 //! The JSON report (DESIGN.md "JSON report contract", schema_version 1).
 //!
-//! Field names are a public contract: add fields freely, never rename or remove them without
-//! bumping `schema_version`. `events` lists the catalogued Windows events; each connection
-//! carries its `verdict`, and `diagnosis` is the case-level one.
+//! Takes the `Analysis`; produces one pretty-printed JSON document. Field names are a public
+//! contract: add fields freely, never rename or remove them without bumping `schema_version`.
+//! `events` lists the catalogued Windows events; each connection carries its `verdict`, and
+//! `diagnosis` is the case-level one. Added here: `generated_at` (the only value that changes
+//! between runs) and `redacted`. Under `--redact` every string value is pseudonymised.
 
 use std::io::Write;
 
 use serde::Serialize;
 
+use super::redact::Redactor;
 use crate::analyze::{Analysis, InputSummary};
 use crate::connection::Connection;
 use crate::error::Warning;
@@ -22,6 +25,9 @@ struct Tool {
 struct Report<'a> {
     schema_version: u32,
     tool: Tool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generated_at: Option<&'a str>,
+    redacted: bool,
     inputs: &'a [InputSummary],
     clock_skew: &'a [crate::correlate::ClockSkew],
     diagnosis: &'a Option<crate::diagnose::Diagnosis>,
@@ -31,10 +37,12 @@ struct Report<'a> {
     skipped_files: &'a [String],
 }
 
-pub fn render(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
-    let report = Report {
+fn report<'a>(a: &'a Analysis, generated_at: Option<&'a str>) -> Report<'a> {
+    Report {
         schema_version: 1,
         tool: Tool { name: "rdplog", version: env!("CARGO_PKG_VERSION") },
+        generated_at,
+        redacted: false,
         inputs: &a.inputs,
         clock_skew: &a.skews,
         diagnosis: &a.diagnosis,
@@ -42,7 +50,25 @@ pub fn render(a: &Analysis, out: &mut dyn Write) -> std::io::Result<()> {
         events: &a.events,
         warnings: &a.warnings,
         skipped_files: &a.skipped_files,
-    };
-    serde_json::to_writer_pretty(&mut *out, &report)?;
+    }
+}
+
+/// The report as a JSON value, before redaction. Key order is kept (serde_json's
+/// `preserve_order`, which the evtx dependency switches on).
+fn report_value(a: &Analysis, generated_at: Option<&str>) -> serde_json::Value {
+    serde_json::to_value(report(a, generated_at)).unwrap_or(serde_json::Value::Null)
+}
+
+pub fn render(a: &Analysis, generated_at: &str, redactor: &Redactor, out: &mut dyn Write) -> std::io::Result<()> {
+    if redactor.is_on() {
+        let mut doc = report_value(a, Some(generated_at));
+        redactor.json(&mut doc);
+        if let Some(flag) = doc.get_mut("redacted") {
+            *flag = serde_json::Value::Bool(true);
+        }
+        serde_json::to_writer_pretty(&mut *out, &doc)?;
+    } else {
+        serde_json::to_writer_pretty(&mut *out, &report(a, Some(generated_at)))?;
+    }
     writeln!(out)
 }

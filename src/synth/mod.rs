@@ -18,6 +18,7 @@ pub mod binxml_writer;
 pub mod conversation;
 pub mod evtx_writer;
 pub mod rdp;
+pub mod scenario_logs;
 pub mod scenarios;
 pub mod writer;
 

@@ -1,87 +1,160 @@
-//! Bundled scenario captures: one folder per failure signature under `samples/`, generated
-//! deterministically by `rdplog samples --out DIR` from the builders in this module.
+//! Bundled scenario samples: one folder per failure signature under `samples/`, generated
+//! deterministically by `rdplog samples --out DIR`.
 //!
-//! Each scenario is a small, realistic capture: the failing RDP attempts (the client retrying),
-//! unrelated background traffic, and where it matters the analyst's own healthy session. The
-//! facts each one must produce are asserted by the integration tests.
+//! Each folder holds what an analyst would collect for one case: a packet capture taken on the
+//! client (the failing attempts, the client retrying, unrelated background traffic, sometimes
+//! the analyst's own session), the event logs of the session host (`rdsh01/`) and of the
+//! client (`ws041/`) written by our evtx writer (the relevant events at times that follow the
+//! packets of the same attempt, among unrelated background events), and `expected.json` with
+//! the verdict a correct analysis reaches and why. Every cause of DESIGN.md's vocabulary has a folder, and a few hard cases
+//! combine causes, disagree or start too late.
+//!
+//! The builders live in `kit` (hosts, connection sequence, event sequences of one attempt),
+//! `early` (failures before a session), `late` (the path, authentication, after
+//! authentication, healthy sessions) and `hard`; the logs' vocabulary in `scenario_logs`.
+//! The captures of the original nine scenarios are byte-for-byte what they were before logs
+//! were added. An exported log is at least one 64 KiB chunk, mostly empty, so to keep the
+//! samples small only four folders (certificate, service-down, udp-blocked, none) carry plain
+//! `.evtx` files; the others' logs are gzip-compressed (`.evtx.gz`, unpacked by content).
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+mod early;
+mod hard;
+mod kit;
+mod late;
+
+use std::io;
 use std::path::{Path, PathBuf};
 
-use super::conversation::{Frame, Host, Link, TcpConversation, UdpExchange, icmp_frag_needed, merge};
-use super::rdp;
-use super::writer::{CaptureWriter, Interface};
-use crate::time::Ts;
+use serde::Serialize;
 
-const MS: i64 = 1_000_000;
-const SEC: i64 = 1_000_000_000;
-/// 2026-03-02T09:15:00Z, the scenarios' common start.
-const T0: Ts = Ts(1_772_442_900 * SEC);
+use kit::Case;
 
-/// One scenario: folder name, file name, one-line description.
+/// The verdict a correct analysis of a scenario reaches (`expected.json`).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Expected {
+    /// The case-level cause (DESIGN.md vocabulary).
+    pub cause: &'static str,
+    /// `ip:port` of the failing connection's client, when one connection shows the failure.
+    pub client: Option<&'static str>,
+    /// `ip:port` of the server of that connection.
+    pub server: Option<&'static str>,
+    /// The phase that failed in that connection, when the capture shows it.
+    pub phase: Option<&'static str>,
+    /// Why this is the right verdict.
+    pub note: &'static str,
+}
+
+/// One scenario: folder, capture file name, one-line description, the expected verdict.
 pub struct Scenario {
     pub folder: &'static str,
     pub file: &'static str,
     pub about: &'static str,
-    build: fn(&Path) -> io::Result<()>,
+    pub expected: Expected,
+    /// Write the event logs gzip-compressed.
+    gzip_logs: bool,
+    build: fn() -> io::Result<Case>,
 }
 
+const SERVER: Option<&str> = Some("10.20.1.15:3389");
+
+macro_rules! expect {
+    ($cause:expr, $client:expr, $phase:expr, $note:expr) => {
+        Expected {
+            cause: $cause,
+            client: $client,
+            server: if $client.is_some() { SERVER } else { None },
+            phase: $phase,
+            note: $note,
+        }
+    };
+}
+
+#[rustfmt::skip]
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
-        folder: "certificate",
-        file: "capture.pcapng",
-        about: "server resets every TLS ClientHello (no ServerHello): the RDP certificate or its private key is unusable; client retries twice; the analyst's own session and background traffic on a second interface",
-        build: certificate,
+        folder: "certificate", file: "capture.pcapng", gzip_logs: false, build: early::certificate,
+        about: "server resets every TLS ClientHello (no ServerHello): the RDP certificate's private key is unusable (Schannel 36870 0x8009030D per attempt, RCM 1057); client retries twice (1026 reason 2308); the analyst's own session and background traffic on a second interface",
+        expected: expect!("certificate", Some("10.20.30.41:50611"), Some("tls"), "RST right after each ClientHello and Schannel 36870 (private key unusable) within milliseconds of it"),
     },
     Scenario {
-        folder: "security-negotiation",
-        file: "capture.pcap",
-        about: "server answers the X.224 request with RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (5): client offered only TLS",
-        build: negotiation,
+        folder: "security-negotiation", file: "capture.pcap", gzip_logs: true, build: early::negotiation,
+        about: "server answers the X.224 request with RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER (5): client offered only TLS (client 1026 reason 2825)",
+        expected: expect!("security-negotiation", Some("10.20.30.41:52001"), Some("negotiation"), "the X.224 Connection Confirm carries RDP_NEG_FAILURE 5; client reason 2825"),
     },
     Scenario {
-        folder: "tls-mismatch",
-        file: "capture.pcap.gz",
-        about: "server sends a fatal protocol_version (70) alert to the ClientHello; gzip-compressed, Linux SLL2",
-        build: tls_mismatch,
+        folder: "tls-mismatch", file: "capture.pcap.gz", gzip_logs: true, build: early::tls_mismatch,
+        about: "server sends a fatal protocol_version (70) alert to the ClientHello (Schannel 36874 + 36888 alert 70); gzip-compressed, Linux SLL2",
+        expected: expect!("tls-mismatch", Some("10.20.30.41:53100"), Some("tls"), "plaintext fatal alert 70 from the server, Schannel 36874 and 36888 (70) at the same moment"),
     },
     Scenario {
-        folder: "service-down",
-        file: "capture.pcap",
-        about: "every SYN to 3389 is answered by RST: nothing listens (TermService stopped); nanosecond pcap, big-endian",
-        build: service_down,
+        folder: "service-down", file: "capture.pcap", gzip_logs: false, build: early::service_down,
+        about: "every SYN to 3389 is answered by RST: Remote Desktop Services was stopped 1.6 s earlier (SCM 7036 with key TermService/1); no RdpCoreTS 131; client reason 516; nanosecond pcap, big-endian",
+        expected: expect!("service-down", Some("10.20.30.41:54001"), Some("tcp"), "RST to every SYN and SCM 7036 TermService stopped just before; the server never logged a connection"),
     },
     Scenario {
-        folder: "firewall-block",
-        file: "capture.pcap",
-        about: "SYNs to 3389 never answered (3 retransmissions, 1-2-4 s back-off); 802.1Q VLAN",
-        build: firewall_block,
+        folder: "firewall-block", file: "capture.pcap", gzip_logs: true, build: early::firewall_block,
+        about: "SYNs to 3389 never answered (3 retransmissions, 1-2-4 s back-off) and WFP 5157 logs each one as blocked; client reason 516; 802.1Q VLAN",
+        expected: expect!("firewall-block", Some("10.20.30.41:55001"), Some("tcp"), "unanswered SYNs, each matched by a WFP 5157 block for the same client port"),
     },
     Scenario {
-        folder: "mtu-blackhole",
-        file: "capture.pcap",
-        about: "the server's certificate flight (MSS-sized) is retransmitted and never acknowledged; ICMP fragmentation-needed with next-hop MTU 1400",
-        build: mtu_blackhole,
+        folder: "mtu-blackhole", file: "capture.pcap", gzip_logs: true, build: late::mtu_blackhole,
+        about: "the server's certificate flight (MSS-sized) is retransmitted and never acknowledged; ICMP fragmentation-needed with next-hop MTU 1400; RdpCoreTS 143/226 (0x80070040) when the server gives up",
+        expected: expect!("mtu-blackhole", Some("10.20.30.41:56001"), Some("tls"), "full-size segment retransmitted with back-off, never acknowledged, and an ICMP fragmentation-needed (MTU 1400)"),
     },
     Scenario {
-        folder: "middlebox-reset",
-        file: "capture.pcap",
-        about: "after TLS, a RST claiming to be from the server arrives with TTL 250 while the server's packets have TTL 128; IPv6",
-        build: middlebox_reset,
+        folder: "middlebox-reset", file: "capture.pcap", gzip_logs: true, build: late::middlebox_reset,
+        about: "after TLS, a RST claiming to be from the server arrives with TTL 250 while the server's packets have TTL 128; the server logs only a failed read (RdpCoreTS 142), no close of its own; IPv6",
+        expected: expect!("middlebox-reset", Some("[2001:db8:10::41]:57001"), Some("nla"), "RST with a TTL the server never uses; the server only saw its read fail"),
     },
     Scenario {
-        folder: "udp-blocked",
-        file: "capture.pcap",
-        about: "healthy TCP session, but five RDP-UDP SYNs on UDP 3389 are never answered: the session stays on TCP",
-        build: udp_blocked,
+        folder: "udp-blocked", file: "capture.pcap", gzip_logs: false, build: late::udp_blocked,
+        about: "healthy TCP session, but five RDP-UDP SYNs on UDP 3389 are never answered (RdpCoreTS 130 then 136, client 1102 then 1104): the session stays on TCP",
+        expected: Expected { cause: "udp-blocked", client: Some("10.20.30.41:58002"), server: SERVER, phase: Some("udp"), note: "RDP-UDP SYNs unanswered, client 1104 and RdpCoreTS 136; the TCP session itself works" },
     },
     Scenario {
-        folder: "none",
-        file: "capture.pcap",
-        about: "healthy connection: NLA, session data both ways, orderly close by the client",
-        build: healthy,
+        folder: "none", file: "capture.pcap", gzip_logs: false, build: late::healthy,
+        about: "healthy connection: NLA, session data both ways, orderly close by the client (RdpCoreTS 131, RCM 1149, 4624 type 10, LSM 21/22, client 1024/1025/1027)",
+        expected: expect!("none", Some("10.20.30.41:59001"), None, "every phase completed; the logon events confirm the session"),
+    },
+    Scenario {
+        folder: "nla-auth", file: "capture.pcap", gzip_logs: true, build: late::nla_auth,
+        about: "wrong password twice: TLS completes, two CredSSP records from the client, the server answers and closes (4625 0xC000006D/0xC000006A type 3, RdpCoreTS 140, client 1026 reason 2055); the server's clock is 47 s ahead",
+        expected: expect!("nla-auth", Some("10.20.30.41:50811"), Some("nla"), "server closes during the short CredSSP exchange; 4625 for the same client port says wrong password; the server clock runs 47 s ahead"),
+    },
+    Scenario {
+        folder: "server-denied", file: "capture.pcap", gzip_logs: true, build: late::server_denied,
+        about: "logons disabled: NLA completes (RCM 1149, 4624 type 3), the server closes after the Client Info (RCM 1071, not accepting connections); client reason 2308; two attempts",
+        expected: expect!("server-denied", Some("10.20.30.41:50901"), Some("session"), "NLA completed, then the server closed before the session; RCM 1071 at that moment"),
+    },
+    Scenario {
+        folder: "licensing", file: "capture.pcap", gzip_logs: true, build: late::licensing,
+        about: "RD licensing grace period expired: NLA completes, a short licensing exchange, the server closes (RCM 1069 in the Admin log); client reason 2056",
+        expected: expect!("licensing", Some("10.20.30.41:51001"), Some("session"), "the server closed after the licensing exchange; RCM 1069 (grace period expired)"),
+    },
+    Scenario {
+        folder: "network-loss", file: "capture.pcap", gzip_logs: true, build: late::network_loss,
+        about: "a working session whose path dies: the client's next 300-byte segment is retransmitted 5 times (0.3 s RTO doubling) and the client resets; no ICMP; RdpCoreTS 143/142/226 with 0x80070040, LSM 24/40",
+        expected: expect!("network-loss", Some("10.20.30.41:51101"), None, "the session was up (no phase failed); a small segment retransmitted with back-off until the client gave up, no ICMP, and the server's own writes failed with 0x80070040: loss, not an MTU problem"),
+    },
+    Scenario {
+        folder: "undetermined", file: "capture.pcap", gzip_logs: true, build: hard::undetermined,
+        about: "capture only: handshake, negotiation, TLS and NLA complete, 30 s of ordinary encrypted traffic, then an orderly FIN from the server; nothing tells a logoff or idle limit from a failure",
+        expected: expect!("undetermined", Some("10.20.30.41:51201"), None, "a server-side orderly close after a working session fits a logoff, an idle or session limit, an administrator or a server fault; without the logs nothing decides"),
+    },
+    Scenario {
+        folder: "two-causes", file: "capture.pcap", gzip_logs: true, build: hard::two_causes,
+        about: "a working session that falls back to TCP (RDP-UDP unanswered), then 40 s after it ended two new attempts reset after the ClientHello (Schannel 36870)",
+        expected: expect!("certificate", Some("10.20.30.41:51311"), Some("tls"), "the failures the user reports are the later certificate resets; the UDP fallback only degraded an earlier working session"),
+    },
+    Scenario {
+        folder: "disagreeing-evidence", file: "capture.pcap", gzip_logs: true, build: early::disagreeing_evidence,
+        about: "packets: the server resets right after the ClientHello (a certificate signature); server logs: Schannel 36874 (no common cipher) + 36888 alert 40 at the same moment",
+        expected: expect!("tls-mismatch", Some("10.20.30.41:57301"), Some("tls"), "a RST after the ClientHello fits any server-side TLS failure; Schannel 36874 + 36888 (40) name which: no common cipher suite (the RDP stack dropped the connection instead of sending the alert); certificate stays a competing explanation"),
+    },
+    Scenario {
+        folder: "after-the-failure", file: "capture.pcap", gzip_logs: true, build: hard::after_the_failure,
+        about: "the capture starts after the failure: it only holds a working retry, while the logs hold three earlier attempts with RdpCoreTS 131, Schannel 36870 and client 1026 2308, then a TermService restart and a new certificate (RCM 1056)",
+        expected: expect!("certificate", Some("10.20.30.41:51401"), None, "the failed attempts exist only in the logs (131 + 36870 + 2308 for each); the capture's later retry worked after TermService made a new certificate"),
     },
 ];
 
@@ -91,224 +164,27 @@ pub fn write_all(out: &Path) -> io::Result<Vec<PathBuf>> {
     for s in SCENARIOS {
         let dir = out.join(s.folder);
         std::fs::create_dir_all(&dir)?;
-        let path = dir.join(s.file);
-        (s.build)(&path)?;
-        files.push(path);
+        let case = (s.build)()?;
+        let mut written = vec![(s.file.to_string(), case.capture)];
+        if let Some(logs) = case.logs {
+            written.extend(logs.files(s.gzip_logs)?);
+        }
+        written.push(("expected.json".to_string(), expected_json(&s.expected)?));
+        for (name, bytes) in written {
+            let path = dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&path, bytes)?;
+            files.push(path);
+        }
     }
     Ok(files)
 }
 
-fn v4(a: u8, b: u8, c: u8, d: u8, ttl: u8) -> Host {
-    Host::new(IpAddr::V4(Ipv4Addr::new(a, b, c, d)), ttl)
-}
-
-fn client() -> Host {
-    v4(10, 20, 30, 41, 128)
-}
-
-fn server() -> Host {
-    v4(10, 20, 1, 15, 128)
-}
-
-fn conv(link: Link, c: Host, cport: u16, s: Host, sport: u16, start: Ts, seed: u32) -> TcpConversation {
-    TcpConversation::new(link, c, cport, s, sport, start, 2 * MS, 1460, seed)
-}
-
-/// Unrelated traffic: a web download, a DNS lookup and an SMB exchange.
-fn background(link: Link, start: Ts) -> io::Result<Vec<Frame>> {
-    let mut web = conv(link, client(), 51_000, v4(93, 184, 215, 14, 52), 443, start, 11);
-    web.handshake().client_send(&[0x16; 517]).server_send(&[0x17; 6000]).fin_from_client();
-    let mut smb = conv(link, client(), 51_010, v4(10, 20, 1, 5, 128), 445, Ts(start.0 + 300 * MS), 12);
-    smb.handshake().client_send(&[0xfe; 220]).server_send(&[0xfe; 400]).rst_from_client();
-    let mut dns = UdpExchange::new(link, client(), 53_535, v4(10, 20, 1, 2, 128), 53, Ts(start.0 + 50 * MS), MS);
-    let (query, answer) = dns_lookup();
-    dns.send(true, &query)?.send(false, &answer)?;
-    Ok(merge(vec![web.frames(), smb.frames(), dns.frames()]))
-}
-
-/// A DNS A query for rdsh01.corp.example and its answer 10.20.1.15 (RFC 1035 §4.1).
-fn dns_lookup() -> (Vec<u8>, Vec<u8>) {
-    let mut question = Vec::new();
-    for label in ["rdsh01", "corp", "example"] {
-        question.push(label.len() as u8);
-        question.extend_from_slice(label.as_bytes());
-    }
-    question.extend_from_slice(&[0, 0, 1, 0, 1]); // root, QTYPE A, QCLASS IN
-    let mut query = vec![0x1a, 0x2b, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    query.extend_from_slice(&question);
-    let mut answer = vec![0x1a, 0x2b, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
-    answer.extend_from_slice(&question);
-    // name pointer to offset 12, type A, class IN, TTL 300, RDLENGTH 4, address
-    answer.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4, 10, 20, 1, 15]);
-    (query, answer)
-}
-
-/// The connection sequence up to the ClientHello (TCP, X.224 CR/CC selecting HYBRID_EX).
-fn to_client_hello(c: &mut TcpConversation, cookie: &str) {
-    c.handshake()
-        .client_send(&rdp::connection_request(Some(cookie), 0xb))
-        .server_send(&rdp::connection_confirm(Ok(0x8)))
-        .client_send(&rdp::client_hello(Some("rdsh01.corp.example"), [0x42; 32]));
-}
-
-/// The TLS handshake after the ClientHello: server flight with the certificate, client key
-/// exchange and Finished, server Finished.
-fn tls_handshake(c: &mut TcpConversation) {
-    c.server_send(&rdp::server_hello_flight(0xc030, [0x24; 32], &[rdp::SERVER_CERT_DER]))
-        .client_send(&rdp::client_finish_flight())
-        .server_send(&rdp::change_cipher_spec_and_finished());
-}
-
-/// A healthy session: TLS, CredSSP (record sizes as in a real NTLM exchange), then data.
-fn session(c: &mut TcpConversation, cookie: &str, close: bool) {
-    to_client_hello(c, cookie);
-    tls_handshake(c);
-    for (cl, sv) in [(81, 286), (567, 83), (100, 28), (480, 320), (900, 4000), (60, 9000)] {
-        c.client_send(&rdp::app_data(cl, 0x17)).server_send(&rdp::app_data(sv, 0x17));
-    }
-    if close {
-        c.fin_from_client();
-    }
-}
-
-fn write_pcap(path: &Path, link: Link, nanos: bool, big_endian: bool, frames: &[Frame]) -> io::Result<()> {
-    let mut w = CaptureWriter::pcap(BufWriter::new(File::create(path)?), link.linktype(), nanos, big_endian, 262_144)?;
-    w.frames(0, frames)?;
-    w.into_inner().flush()
-}
-
-fn certificate(path: &Path) -> io::Result<()> {
-    // Interface 0: the analyst's workstation NIC (Ethernet); interface 1: a VPN adapter (raw IP).
-    let mut attempts = Vec::new();
-    for (i, port) in [50_611u16, 50_612, 50_613].into_iter().enumerate() {
-        let mut c = conv(Link::Ethernet, client(), port, server(), 3389, Ts(T0.0 + i as i64 * 4 * SEC), 100 + i as u32);
-        to_client_hello(&mut c, "jdoe");
-        c.rst_from_server();
-        attempts.push(c.frames());
-    }
-    // The analyst's own RDP session to a jump host, running the whole time.
-    let mut own = conv(Link::Ethernet, client(), 50_500, v4(10, 20, 1, 9, 128), 3389, Ts(T0.0 - 2 * SEC), 7);
-    session(&mut own, "analyst", false);
-    attempts.push(own.frames());
-    attempts.push(background(Link::Ethernet, Ts(T0.0 + SEC))?);
-    let eth = merge(attempts);
-    let vpn = background(Link::Raw, Ts(T0.0 + 2 * SEC))?;
-    let mut w = CaptureWriter::pcapng(
-        BufWriter::new(File::create(path)?),
-        &[
-            Interface { name: Some("Ethernet0".into()), ..Interface::new(1) },
-            Interface { name: Some("VPN".into()), tsresol: 9, ..Interface::new(101) },
-        ],
-    )?;
-    // Interleave the two interfaces by time, as a capture tool would.
-    let (mut a, mut b) = (eth.iter().peekable(), vpn.iter().peekable());
-    loop {
-        match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x.ts <= y.ts => w.packet(0, x.ts, &x.data).map(|_| a.next())?,
-            (Some(x), None) => w.packet(0, x.ts, &x.data).map(|_| a.next())?,
-            (_, Some(y)) => w.packet(1, y.ts, &y.data).map(|_| b.next())?,
-            (None, None) => break,
-        };
-    }
-    w.into_inner().flush()
-}
-
-fn negotiation(path: &Path) -> io::Result<()> {
-    let mut streams = vec![background(Link::Ethernet, T0)?];
-    for (i, port) in [52_001u16, 52_002].into_iter().enumerate() {
-        let mut c =
-            conv(Link::Ethernet, client(), port, server(), 3389, Ts(T0.0 + SEC + i as i64 * 3 * SEC), 200 + i as u32);
-        c.handshake()
-            .client_send(&rdp::connection_request(Some("jdoe"), 0x1))
-            .server_send(&rdp::connection_confirm(Err(5)))
-            .fin_from_server();
-        streams.push(c.frames());
-    }
-    write_pcap(path, Link::Ethernet, false, false, &merge(streams))
-}
-
-fn tls_mismatch(path: &Path) -> io::Result<()> {
-    let link = Link::LinuxSll2;
-    let mut c = conv(link, client(), 53_100, server(), 3389, Ts(T0.0 + SEC), 300);
-    to_client_hello(&mut c, "jdoe");
-    c.server_send(&rdp::alert(2, 70)).fin_from_server();
-    let frames = merge(vec![background(link, T0)?, c.frames()]);
-    let mut raw = Vec::new();
-    let mut w = CaptureWriter::pcap(&mut raw, link.linktype(), false, false, 262_144)?;
-    w.frames(0, &frames)?;
-    let mut gz = flate2::write::GzEncoder::new(BufWriter::new(File::create(path)?), flate2::Compression::best());
-    gz.write_all(&raw)?;
-    gz.finish()?.flush()
-}
-
-fn service_down(path: &Path) -> io::Result<()> {
-    let mut streams = vec![background(Link::Ethernet, T0)?];
-    for (i, port) in [54_001u16, 54_002, 54_003].into_iter().enumerate() {
-        let mut c =
-            conv(Link::Ethernet, client(), port, server(), 3389, Ts(T0.0 + SEC + i as i64 * 2 * SEC), 400 + i as u32);
-        c.syn_refused();
-        streams.push(c.frames());
-    }
-    write_pcap(path, Link::Ethernet, true, true, &merge(streams))
-}
-
-fn firewall_block(path: &Path) -> io::Result<()> {
-    let link = Link::Vlan(120);
-    let mut c = conv(link, client(), 55_001, server(), 3389, Ts(T0.0 + SEC), 500);
-    c.syn_unanswered(3);
-    write_pcap(path, link, false, false, &merge(vec![background(link, T0)?, c.frames()]))
-}
-
-fn mtu_blackhole(path: &Path) -> io::Result<()> {
-    let mut c = conv(Link::Ethernet, client(), 56_001, server(), 3389, Ts(T0.0 + SEC), 600);
-    to_client_hello(&mut c, "jdoe");
-    // The server's certificate flight (a two-certificate chain) fills a full-MSS segment that
-    // never gets through.
-    let chain = [rdp::SERVER_CERT_DER, rdp::SERVER_CERT_DER];
-    c.server_send_lost(&rdp::server_hello_flight(0xc030, [0x24; 32], &chain), 5);
-    let icmp_at = Ts(c.now().0 - 3 * SEC);
-    let quoted = c.last_sent().map(|f| Link::Ethernet.ip_part(&f.data).to_vec()).unwrap_or_default();
-    c.rst_from_server();
-    let router = v4(10, 20, 30, 1, 255);
-    let icmp = icmp_frag_needed(Link::Ethernet, &router, &server(), 1400, &quoted, icmp_at)?;
-    write_pcap(
-        path,
-        Link::Ethernet,
-        false,
-        false,
-        &merge(vec![background(Link::Ethernet, T0)?, c.frames(), vec![icmp]]),
-    )
-}
-
-fn middlebox_reset(path: &Path) -> io::Result<()> {
-    let c6 = Host::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x10, 0, 0, 0, 0, 0x41)), 64);
-    let s6 = Host::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x20, 0, 0, 0, 0, 0x15)), 128);
-    let mut c = TcpConversation::new(Link::Ethernet, c6, 57_001, s6, 3389, Ts(T0.0 + SEC), 2 * MS, 1440, 700);
-    to_client_hello(&mut c, "jdoe");
-    tls_handshake(&mut c);
-    c.client_send(&rdp::app_data(81, 0x17)).wait(40 * MS).rst_injected(250);
-    write_pcap(path, Link::Ethernet, false, false, &merge(vec![background(Link::Ethernet, T0)?, c.frames()]))
-}
-
-fn udp_blocked(path: &Path) -> io::Result<()> {
-    let mut c = conv(Link::Ethernet, client(), 58_001, server(), 3389, Ts(T0.0 + SEC), 800);
-    session(&mut c, "jdoe", false);
-    let mut u = UdpExchange::new(Link::Ethernet, client(), 58_002, server(), 3389, Ts(c.now().0 + 100 * MS), 2 * MS);
-    for i in 0..5 {
-        u.send(true, &rdp::rdpudp_syn(None, 0x1000_0001))?.wait((500 * MS) << i);
-    }
-    c.wait(10 * SEC).client_send(&rdp::app_data(60, 0x17)).server_send(&rdp::app_data(3000, 0x17)).fin_from_client();
-    write_pcap(
-        path,
-        Link::Ethernet,
-        false,
-        false,
-        &merge(vec![background(Link::Ethernet, T0)?, c.frames(), u.frames()]),
-    )
-}
-
-fn healthy(path: &Path) -> io::Result<()> {
-    let mut c = conv(Link::Ethernet, client(), 59_001, server(), 3389, Ts(T0.0 + SEC), 900);
-    session(&mut c, "jdoe", true);
-    write_pcap(path, Link::Ethernet, false, false, &merge(vec![background(Link::Ethernet, T0)?, c.frames()]))
+/// `expected.json`: pretty-printed, fields in declaration order, trailing newline.
+fn expected_json(e: &Expected) -> io::Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(e).map_err(io::Error::other)?;
+    text.push(b'\n');
+    Ok(text)
 }

@@ -110,7 +110,8 @@ pub fn value_filetime(vt: u8, bytes: &[u8]) -> Option<u64> {
             let f = systemtime_fields(bytes)?;
             let days = days_from_civil(i64::from(f[0]), f[1], f[3]) - days_from_civil(1601, 1, 1);
             let secs = days * 86_400 + i64::from(f[4]) * 3600 + i64::from(f[5]) * 60 + i64::from(f[6]);
-            u64::try_from(secs * 10_000_000 + i64::from(f[7]) * 10_000).ok()
+            let ticks = secs.checked_mul(10_000_000)?.checked_add(i64::from(f[7]) * 10_000)?;
+            u64::try_from(ticks).ok()
         }
         _ => None,
     }
@@ -197,7 +198,8 @@ pub fn parse_time_text(s: &str) -> Option<u64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || se > 60 {
+    let in_range = (1601..=30827).contains(&y) && (1..=12).contains(&mo) && (1..=31).contains(&da);
+    if !in_range || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&se) {
         return None;
     }
     if !frac.bytes().all(|b| b.is_ascii_digit()) {

@@ -111,3 +111,45 @@ fn leaves(v: &Value, fields: &mut BTreeMap<String, String>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> JsonTyped {
+        typed(&serde_json::from_str(s).expect("JSON")).expect("typed")
+    }
+
+    #[test]
+    fn evtx_dump_shapes() {
+        // EventLog 6009 as evtx_dump prints it (unnamed Data as a list), plus a Binary.
+        let j = parse(
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"EventLog"}},
+            "EventID":{"#attributes":{"Qualifiers":32768},"#text":6009},"Level":4,
+            "TimeCreated":{"#attributes":{"SystemTime":"2021-02-12T12:33:10.5744631Z"}},
+            "EventRecordID":15426,"Channel":"System","Computer":"dc","Correlation":null},
+            "EventData":{"Data":{"#text":["10.00.","",7]},"Binary":"0A0B"}}}"##,
+        );
+        assert_eq!((j.provider.as_str(), j.event_id, j.qualifiers, j.level), ("EventLog", 6009, Some(32768), 4));
+        assert_eq!((j.record_id, j.filetime), (Some(15426), binxml::parse_time_text("2021-02-12T12:33:10.5744631Z")));
+        assert_eq!((j.channel.as_str(), j.computer.as_str(), j.activity_id), ("System", "dc", None));
+        let f: Vec<(&str, &str)> = j.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(f, vec![("Binary", "0a0b"), ("Data1", "10.00."), ("Data2", ""), ("Data3", "7")]);
+
+        // RCM 1149 written by another tool: everything is text, UserData leaves by name.
+        let j = parse(
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"RCM"}},"EventID":"1149","Level":"4",
+            "EventRecordID":"6433","Correlation":{"#attributes":{"ActivityID":"{F4208CEC-4DF9-4D54-882A-4C115ABC0000}"}},
+            "TimeCreated":{"#attributes":{"SystemTime":"2021-12-16T10:25:32.351835800Z"}}},
+            "UserData":{"EventXML":{"#attributes":{"xmlns":"Event_NS"},"Param1":"admmig","Param2":null}}}}"##,
+        );
+        assert_eq!((j.event_id, j.level, j.record_id, j.qualifiers), (1149, 4, Some(6433), None));
+        assert_eq!(j.activity_id.as_deref(), Some("{f4208cec-4df9-4d54-882a-4c115abc0000}"));
+        assert_eq!(j.fields.get("Param1").map(String::as_str), Some("admmig"));
+        assert_eq!(j.fields.get("Param2").map(String::as_str), Some(""));
+
+        // No EventID: not typed.
+        assert!(typed(&serde_json::json!({"Event":{"System":{}}})).is_none());
+        assert!(typed(&serde_json::json!([])).is_none());
+    }
+}

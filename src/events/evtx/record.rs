@@ -270,53 +270,50 @@ impl<'w> Typer<'w> {
             Slot::Text(t) => binxml::parse_time_text(t),
             slot => subst(slot, values, chunk).and_then(|(t, b)| binxml::value_filetime(t, b)),
         };
-        if let Some((t, b)) = subst(&plan.provider, values, chunk) {
-            if self.provider.0.as_deref() != Some(b) {
-                self.provider = (Some(b.to_vec()), binxml::value_string(t, b).ok_or("provider name is not a string")?);
-            }
-        } else {
-            self.provider.0 = None;
-            self.provider.1 = match &plan.provider {
-                Slot::Text(t) => t.clone(),
-                _ => String::new(),
-            };
-        }
-        let provider = std::mem::take(&mut self.provider.1);
+        self.update_provider(&plan.provider, values, chunk)?;
+        let provider = self.provider.1.as_str();
         let computer = slot_text(&plan.computer, values, chunk);
-        let event = if (self.wanted)(&provider, event_id) {
+        let mut event = None;
+        if (self.wanted)(provider, event_id) {
             let mut namer = Namer::default();
-            let built = self.fields.collect(chunk, &plan.body, values, &mut namer, 0);
+            self.fields.collect(chunk, &plan.body, values, &mut namer, 0)?;
             namer.finish();
-            match built {
-                Ok(()) => Some(WinEvent {
-                    ts: filetime_to_ts(filetime.unwrap_or(r.filetime)),
-                    input: self.input.to_string(),
-                    record_id: slot_uint(&plan.record_id, values, chunk).unwrap_or(r.id),
-                    provider: provider.clone(),
-                    event_id,
-                    qualifiers: slot_uint(&plan.qualifiers, values, chunk).and_then(|q| u16::try_from(q).ok()),
-                    level: slot_uint(&plan.level, values, chunk).and_then(|l| u8::try_from(l).ok()).unwrap_or(0),
-                    channel: slot_text(&plan.channel, values, chunk).into_owned(),
-                    computer: computer.to_string(),
-                    activity_id: Some(slot_text(&plan.activity, values, chunk).into_owned())
-                        .filter(|a| !a.is_empty())
-                        .map(|mut a| {
-                            a.make_ascii_lowercase();
-                            a
-                        }),
-                    fields: namer.fields,
-                }),
-                Err(e) => {
-                    self.provider.1 = provider;
-                    return Err(e);
-                }
-            }
-        } else {
-            None
-        };
-        self.commit(acc, r, &provider, event_id, filetime, &computer, event);
-        self.provider.1 = provider;
+            let activity = slot_text(&plan.activity, values, chunk).to_ascii_lowercase();
+            event = Some(WinEvent {
+                ts: filetime_to_ts(filetime.unwrap_or(r.filetime)),
+                input: self.input.to_string(),
+                record_id: slot_uint(&plan.record_id, values, chunk).unwrap_or(r.id),
+                provider: provider.to_string(),
+                event_id,
+                qualifiers: slot_uint(&plan.qualifiers, values, chunk).and_then(|q| u16::try_from(q).ok()),
+                level: slot_uint(&plan.level, values, chunk).and_then(|l| u8::try_from(l).ok()).unwrap_or(0),
+                channel: slot_text(&plan.channel, values, chunk).into_owned(),
+                computer: computer.to_string(),
+                activity_id: Some(activity).filter(|a| !a.is_empty()),
+                fields: namer.fields,
+            });
+        }
+        self.commit(acc, r, provider, event_id, filetime, &computer, event);
         acc.counters.typed += 1;
+        Ok(())
+    }
+
+    /// Sets `self.provider` for this record; most records of a chunk repeat the last one.
+    fn update_provider(&mut self, slot: &Slot, values: &[ValueRef], chunk: &[u8]) -> Result<(), Fail> {
+        match subst(slot, values, chunk) {
+            Some((_, b)) if self.provider.0.as_deref() == Some(b) => {}
+            Some((t, b)) => {
+                let text = binxml::value_string(t, b).ok_or("provider name is not a string")?;
+                self.provider = (Some(b.to_vec()), text);
+            }
+            None => {
+                let text = match slot {
+                    Slot::Text(t) => t.clone(),
+                    _ => String::new(),
+                };
+                self.provider = (None, text);
+            }
+        }
         Ok(())
     }
 
@@ -331,10 +328,10 @@ impl<'w> Typer<'w> {
             event_id: j.event_id,
             qualifiers: j.qualifiers,
             level: j.level,
-            channel: j.channel.clone(),
+            channel: j.channel,
             computer: j.computer.clone(),
-            activity_id: j.activity_id.clone(),
-            fields: j.fields.clone(),
+            activity_id: j.activity_id,
+            fields: j.fields,
         });
         self.commit(acc, r, &j.provider, j.event_id, j.filetime, &j.computer, event);
         acc.counters.rendered += 1;

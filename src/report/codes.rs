@@ -1,0 +1,234 @@
+//! Decoded codes for the report: every number a connection or its events carry, shown with its
+//! hex and decimal value, its name and what it means.
+//!
+//! Takes a connection, the Windows events joined to it and the verdict's client-code text;
+//! produces `Code` lines. Names and meanings come from `rdp::codes` and `explain`, plus short
+//! meanings of TLS alerts and security-protocol bits in our words. Does not escape or redact.
+
+use crate::connection::Connection;
+use crate::events::catalog::{CLIENT, CORE, SCHANNEL, SECURITY, TypedEvent};
+use crate::explain::{Meaning, explain, parse_code};
+use crate::rdp::codes::{NegFailureCode, Protocols, TlsAlert};
+
+/// One decoded code.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Code {
+    /// Where the number was found, e.g. "RDP_NEG_FAILURE" or "Security 4625 SubStatus".
+    pub what: String,
+    /// The raw value; `None` when the code is not a single number (ICMP type/code).
+    pub value: Option<u64>,
+    pub name: String,
+    pub meaning: String,
+}
+
+impl Code {
+    /// `0x5 = 5`, or empty without a value.
+    pub fn number(&self) -> String {
+        match self.value {
+            Some(v) if v > 0xffff => format!("0x{v:08X} = {v}"),
+            Some(v) => format!("0x{v:X} = {v}"),
+            None => String::new(),
+        }
+    }
+}
+
+/// What a TLS alert says, in our words (RFC 5246 §7.2, RFC 8446 §6).
+pub fn alert_meaning(d: u8) -> &'static str {
+    match d {
+        0 => "orderly close of the TLS session",
+        10 => "a message arrived that was not expected at this point",
+        20 => "a record failed its integrity check",
+        40 => "no set of security parameters both sides accept (often no common cipher suite)",
+        42 => "the certificate is corrupt or its signature does not verify",
+        43 => "the certificate is of a type the peer does not support",
+        44 => "the certificate was revoked",
+        45 => "the certificate has expired or is not yet valid",
+        46 => "an unspecified problem with the certificate",
+        47 => "a handshake field had a value out of range",
+        48 => "the certificate chain does not end in a trusted root",
+        49 => "the peer refused access",
+        50 => "a message could not be decoded",
+        51 => "a signature or key-exchange check failed",
+        70 => "no TLS version both sides accept",
+        71 => "the server needs stronger cipher suites than the client offered",
+        80 => "the sender failed internally (on an RDP server often a certificate or private-key problem)",
+        86 => "a downgrade attempt was detected",
+        90 => "the handshake was cancelled by the user",
+        109 => "a required extension is missing",
+        112 => "the SNI host name is not served here",
+        _ => "TLS alert",
+    }
+}
+
+fn protocol_meaning(p: Protocols) -> String {
+    if p.0 == 0 {
+        return "Standard RDP Security only (no TLS, no NLA)".into();
+    }
+    let mut parts = Vec::new();
+    for (bit, what) in [
+        (Protocols::SSL, "TLS"),
+        (Protocols::HYBRID, "CredSSP/NLA inside TLS"),
+        (Protocols::RDSTLS, "RDSTLS"),
+        (Protocols::HYBRID_EX, "CredSSP/NLA with the early user authorization result"),
+        (Protocols::RDSAAD, "Entra ID authentication"),
+    ] {
+        if p.0 & bit != 0 {
+            parts.push(what);
+        }
+    }
+    parts.join(", ")
+}
+
+/// The first meaning from a table whose name starts with one of `tables`.
+fn pick(v: u32, tables: &[&str]) -> Option<Meaning> {
+    let all = explain(v);
+    tables.iter().find_map(|t| all.iter().find(|m| m.table.starts_with(t)).cloned())
+}
+
+/// Codes named in a verdict's client-code text ("0x904 (2308), extended 0 or 7").
+pub fn client_codes(text: &str) -> Vec<Code> {
+    let mut out = Vec::new();
+    let words: Vec<&str> = text.split([' ', ',', '(', ')']).filter(|w| !w.is_empty()).collect();
+    for (i, w) in words.iter().enumerate() {
+        if w.starts_with("0x") || w.starts_with("0X") {
+            if let Some(m) = parse_code(w).and_then(|v| pick(v, &["client disconnect"]).map(|m| (v, m))) {
+                out.push(Code {
+                    what: "client disconnect reason".into(),
+                    value: Some(m.0.into()),
+                    name: m.1.name,
+                    meaning: m.1.text,
+                });
+            }
+        } else if *w == "extended" {
+            let nums = words
+                .iter()
+                .skip(i + 1)
+                .take_while(|x| **x == "or" || x.chars().all(|c| c.is_ascii_digit() || c == '-'));
+            for n in nums.filter(|x| **x != "or") {
+                let first = n.split('-').next().unwrap_or(n);
+                if let Some(m) = first.parse::<u32>().ok().and_then(|v| pick(v, &["extended"]).map(|m| (v, m))) {
+                    out.push(Code {
+                        what: "extended disconnect reason".into(),
+                        value: Some(m.0.into()),
+                        name: m.1.name,
+                        meaning: m.1.text,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Numbers in event fields worth decoding: (provider, field, tables to look in).
+const EVENT_FIELDS: &[(&str, &str, &[&str])] = &[
+    (SECURITY, "Status", &["NTSTATUS"]),
+    (SECURITY, "SubStatus", &["NTSTATUS"]),
+    (CLIENT, "Value", &["client disconnect"]),
+    (CORE, "ErrorCode", &["SSPI", "NTSTATUS"]),
+    (CORE, "ResultCode", &["SSPI", "NTSTATUS"]),
+    (CORE, "ReasonCode", &["ERRINFO", "extended"]),
+    (SCHANNEL, "ErrorCode", &["SSPI", "NTSTATUS"]),
+    (SCHANNEL, "ErrorStatus", &["SSPI", "NTSTATUS"]),
+    (CLIENT, "ErrorCode", &["SSPI", "NTSTATUS"]),
+];
+
+/// Every code of one connection: negotiation, TLS alerts, ICMP errors, and its events' fields.
+pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
+    let mut out = Vec::new();
+    let n = &c.negotiation;
+    if let Some(v) = n.requested_protocols {
+        let p = Protocols(v);
+        out.push(Code {
+            what: "requested protocols (RDP_NEG_REQ)".into(),
+            value: Some(v.into()),
+            name: p.names(),
+            meaning: protocol_meaning(p),
+        });
+    }
+    if let Some(v) = n.selected_protocol {
+        let p = Protocols(v);
+        out.push(Code {
+            what: "selected protocol (RDP_NEG_RSP)".into(),
+            value: Some(v.into()),
+            name: p.names(),
+            meaning: protocol_meaning(p),
+        });
+    }
+    if let Some(v) = n.failure_code {
+        let f = NegFailureCode(v);
+        out.push(Code {
+            what: "RDP_NEG_FAILURE".into(),
+            value: Some(v.into()),
+            name: f.to_string(),
+            meaning: f.meaning().into(),
+        });
+    }
+    for a in c.tls.iter().flat_map(|t| &t.alerts) {
+        if a.alert.encrypted {
+            continue;
+        }
+        let level = if a.alert.level == 2 { "fatal" } else { "warning" };
+        out.push(Code {
+            what: format!("{level} TLS alert from the {}", a.sender),
+            value: Some(a.alert.description.into()),
+            name: TlsAlert(a.alert.description).to_string(),
+            meaning: alert_meaning(a.alert.description).into(),
+        });
+    }
+    let icmp = c.tcp.iter().flat_map(|t| &t.icmp).chain(c.udp.iter().flat_map(|u| &u.icmp));
+    for e in icmp {
+        let mtu = e.mtu.map(|m| format!(" (next-hop MTU {m})")).unwrap_or_default();
+        out.push(Code {
+            what: format!("ICMP type {} code {}", e.icmp_type, e.code),
+            value: None,
+            name: e.kind.into(),
+            meaning: format!("{} answered for the path{mtu}", e.from),
+        });
+    }
+    for e in events {
+        for (provider, field, tables) in EVENT_FIELDS {
+            if e.provider != *provider {
+                continue;
+            }
+            let Some(raw) = e.fields.get(*field) else { continue };
+            let Some(v) = parse_code(raw).filter(|v| *v != 0) else { continue };
+            let what = format!("{} {} {field}", crate::timeline::short_provider(&e.provider), e.event_id);
+            if let Some(m) = pick(v, tables) {
+                // NTSTATUS values have no symbolic name in our table: the table is the name.
+                let name = if m.name.starts_with("0x") { "NTSTATUS".to_string() } else { m.name };
+                let code = Code { what, value: Some(v.into()), name, meaning: m.text };
+                if !out.contains(&code) {
+                    out.push(code);
+                }
+            }
+        }
+        if e.provider == SCHANNEL && matches!(e.event_id, 36887 | 36888) {
+            if let Some(d) = e.fields.get("AlertDesc").and_then(|s| s.trim().parse::<u8>().ok()) {
+                out.push(Code {
+                    what: format!("Schannel {} AlertDesc", e.event_id),
+                    value: Some(d.into()),
+                    name: TlsAlert(d).to_string(),
+                    meaning: alert_meaning(d).into(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_code_text() {
+        let codes = client_codes("0x904 (2308), extended 0 or 7");
+        let names: Vec<&str> = codes.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["AtClientWinsockFDCLOSE", "NoInfo", "ServerDeniedConnection"]);
+        assert_eq!(codes[0].number(), "0x904 = 2308");
+        let two = client_codes("0xB09 (2825) when NLA is required, else 0x904 (2308)");
+        assert_eq!(two.len(), 2);
+        assert!(client_codes("none").is_empty());
+    }
+}
