@@ -48,7 +48,9 @@ fi
 run() {
     local name="$1"; shift
     /usr/bin/time -f "%e %M" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || true
-    read -r secs kb <"$OUT/$name.time"
+    # /usr/bin/time prefixes a "Command exited with non-zero status" line when the exit code is not
+    # 0 (rdplog exits 1 when it diagnoses a failure): the numbers are on the last line.
+    read -r secs kb < <(tail -n 1 "$OUT/$name.time")
     printf '%s %s %s\n' "$name" "$secs" "$((kb / 1024))" >>"$OUT/results"
 }
 : >"$OUT/results"

@@ -276,6 +276,11 @@ fn parse(
     Ok((summary, conns, Vec::new(), sink))
 }
 
+/// Events kept per provider/event id and log file (the latest ones): a log flooded with one
+/// catalogued event (an internet-facing server logs Schannel alerts by the million) must not
+/// fill memory. Counts still cover every record, and a warning says what was cut.
+pub const MAX_EVENTS_PER_ID: usize = 5000;
+
 /// Largest gzip-compressed event log unpacked in memory (the evtx reader needs to seek).
 const MAX_GUNZIPPED_EVTX: u64 = 2 << 30;
 
@@ -291,12 +296,14 @@ fn read_events(
         (Kind::EventXml, _) => {
             let (stats, mut events) = read_xml(input::open(input)?, name, wanted, sink)?;
             events.retain(|e| keep(e));
+            crate::events::keep_latest(&mut events, MAX_EVENTS_PER_ID);
+            crate::events::warn_trimmed(&events, &stats, MAX_EVENTS_PER_ID, sink);
             Ok((stats, events))
         }
         (_, false) => {
             let file =
                 std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-            kept(read_evtx_kept(file, name, wanted, keep, sink))
+            kept(read_evtx_kept(file, name, wanted, keep, MAX_EVENTS_PER_ID, sink))
         }
         (_, true) => {
             let mut data = Vec::new();
@@ -307,7 +314,7 @@ fn read_events(
             if data.len() as u64 > MAX_GUNZIPPED_EVTX {
                 return Err(Error::input(&input.path, "gzipped event log unpacks to more than 2 GiB; unpack it first"));
             }
-            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, sink))
+            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, MAX_EVENTS_PER_ID, sink))
         }
     }
 }

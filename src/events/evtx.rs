@@ -104,17 +104,19 @@ pub fn read_evtx_counted<R: Read + Seek + Send>(
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
-    read_evtx_kept(input, name, wanted, &|_| true, sink)
+    read_evtx_kept(input, name, wanted, &|_| true, usize::MAX, sink)
 }
 
 /// `read_evtx_counted` that also drops wanted events failing `keep` as each batch of chunks is
-/// merged (e.g. events far outside a capture's time span), so that a log flooded with a
-/// catalogued event does not hold them all in memory. Counts still cover every record.
+/// merged (e.g. events far outside a capture's time span), and keeps at most `per_event` of each
+/// provider/event id (the latest in file order), so that a log flooded with a catalogued event
+/// does not hold them all in memory. Counts still cover every record.
 pub fn read_evtx_kept<R: Read + Seek + Send>(
     mut input: R,
     name: &str,
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
     keep: &(dyn Fn(&WinEvent) -> bool + Sync),
+    per_event: usize,
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
     let io = |source| Error::Io { path: name.into(), source };
@@ -177,7 +179,9 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
             counters.add(acc.counters);
             spare.extend(buf);
         }
+        crate::events::keep_latest(&mut events, per_event);
     }
+    crate::events::warn_trimmed(&events, &stats, per_event, sink);
     Ok((stats, events, counters))
 }
 

@@ -110,6 +110,42 @@ impl LogStats {
     }
 }
 
+/// Keeps, for each provider/event id, only the last `cap` events (in file order, which for a log
+/// is roughly time order: the failure being investigated is usually the most recent).
+pub fn keep_latest(events: &mut Vec<WinEvent>, cap: usize) {
+    if events.len() <= cap {
+        return;
+    }
+    let mut seen: std::collections::HashMap<(&str, u16), usize> = std::collections::HashMap::new();
+    let mut keep = vec![false; events.len()];
+    for (i, e) in events.iter().enumerate().rev() {
+        let n = seen.entry((e.provider.as_str(), e.event_id)).or_insert(0);
+        if *n < cap {
+            keep[i] = true;
+            *n += 1;
+        }
+    }
+    let mut flags = keep.into_iter();
+    events.retain(|_| flags.next().unwrap_or(false));
+}
+
+/// One warning per provider/event id whose events were cut by `keep_latest`.
+pub fn warn_trimmed(events: &[WinEvent], stats: &LogStats, cap: usize, sink: &mut crate::error::WarningSink) {
+    if cap == usize::MAX {
+        return;
+    }
+    let mut kept: BTreeMap<String, u64> = BTreeMap::new();
+    for e in events {
+        *kept.entry(format!("{}/{}", e.provider, e.event_id)).or_insert(0) += 1;
+    }
+    for (key, n) in kept.into_iter().filter(|(_, n)| *n as usize >= cap) {
+        let total = stats.per_event.get(&key).copied().unwrap_or(n);
+        if total > n {
+            sink.push(0, None, format!("{key}: {total} events; the latest {n} are analysed (all are counted)"));
+        }
+    }
+}
+
 /// Windows FILETIME (100 ns ticks since 1601-01-01 UTC) to `Ts`.
 pub fn filetime_to_ts(ft: u64) -> Ts {
     // 11_644_473_600 s separate 1601-01-01 from 1970-01-01.
@@ -119,6 +155,29 @@ pub fn filetime_to_ts(ft: u64) -> Ts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keep_latest_caps_each_event_id() {
+        let ev = |provider: &str, id: u16, record_id: u64| WinEvent {
+            provider: provider.into(),
+            event_id: id,
+            record_id,
+            ..Default::default()
+        };
+        let mut events =
+            vec![ev("Schannel", 36888, 1), ev("TermDD", 56, 2), ev("Schannel", 36888, 3), ev("Schannel", 36888, 4)];
+        keep_latest(&mut events, 2);
+        let kept: Vec<u64> = events.iter().map(|e| e.record_id).collect();
+        assert_eq!(kept, vec![2, 3, 4], "the two latest Schannel events and the lone TermDD one");
+        let mut stats = LogStats::default();
+        for _ in 0..3 {
+            stats.count("Schannel", 36888, Ts(0), "");
+        }
+        let mut sink = crate::error::WarningSink::new("t");
+        warn_trimmed(&events, &stats, 2, &mut sink);
+        assert_eq!(sink.list.len(), 1);
+        assert!(sink.list[0].message.contains("Schannel/36888: 3 events; the latest 2"));
+    }
 
     #[test]
     fn filetime_epoch_and_known_instant() {
