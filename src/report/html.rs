@@ -246,20 +246,9 @@ fn case(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "<section id=\"case\">")?;
     writeln!(out, "<h2>Case</h2>")?;
     writeln!(out, "<table class=\"kv\"><tbody>")?;
-    writeln!(
-        out,
-        "<tr><th>Attempts</th><td>{} RDP connection attempt(s) ({} TCP, {} UDP), {} failed</td></tr>",
-        c.attempts, c.tcp, c.udp, c.failed
-    )?;
-    writeln!(out, "<tr><th>Client(s)</th><td>{}</td></tr>", esc(&c.clients.join("; ")))?;
-    writeln!(out, "<tr><th>Server(s)</th><td>{}</td></tr>", esc(&c.servers.join("; ")))?;
-    let users = if c.users.is_empty() { "not seen".to_string() } else { esc(&c.users.join("; ")) };
-    writeln!(out, "<tr><th>User(s)</th><td>{users}</td></tr>")?;
-    if let Some(f) = &c.first_failure {
-        writeln!(out, "<tr><th>First failure</th><td>{}</td></tr>", esc(f))?;
-    }
-    if let Some(l) = &c.last_failure {
-        writeln!(out, "<tr><th>Last failure</th><td>{}</td></tr>", esc(l))?;
+    for r in c.rows() {
+        let value = if r.from_input { esc(&r.value) } else { r.value };
+        writeln!(out, "<tr><th>{}</th><td>{value}</td></tr>", r.label)?;
     }
     writeln!(out, "</tbody></table>")?;
     writeln!(out, "</section>")

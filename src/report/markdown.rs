@@ -135,20 +135,9 @@ fn case(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "| | |")?;
     writeln!(out, "|---|---|")?;
-    writeln!(
-        out,
-        "| Attempts | {} RDP connection attempt(s) ({} TCP, {} UDP), {} failed |",
-        c.attempts, c.tcp, c.udp, c.failed
-    )?;
-    writeln!(out, "| Client(s) | {} |", esc(&c.clients.join("; ")))?;
-    writeln!(out, "| Server(s) | {} |", esc(&c.servers.join("; ")))?;
-    let users = if c.users.is_empty() { "not seen".to_string() } else { esc(&c.users.join("; ")) };
-    writeln!(out, "| User(s) | {users} |")?;
-    if let Some(f) = &c.first_failure {
-        writeln!(out, "| First failure | {} |", esc(f))?;
-    }
-    if let Some(l) = &c.last_failure {
-        writeln!(out, "| Last failure | {} |", esc(l))?;
+    for r in c.rows() {
+        let value = if r.from_input { esc(&r.value) } else { r.value };
+        writeln!(out, "| {} | {value} |", r.label)?;
     }
     Ok(())
 }

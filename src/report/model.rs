@@ -94,6 +94,42 @@ pub struct Case {
     pub last_failure: Option<String>,
 }
 
+/// One row of the case table: label, value, and whether the value came from an input (and so
+/// must be escaped by the renderer).
+pub struct CaseRow {
+    pub label: &'static str,
+    pub value: String,
+    pub from_input: bool,
+}
+
+impl Case {
+    /// The case table in display order; each renderer only formats and escapes.
+    pub fn rows(&self) -> Vec<CaseRow> {
+        let row = |label, value, from_input| CaseRow { label, value, from_input };
+        let users = if self.users.is_empty() { "not seen".to_string() } else { self.users.join("; ") };
+        let mut rows = vec![
+            row(
+                "Attempts",
+                format!(
+                    "{} RDP connection attempt(s) ({} TCP, {} UDP), {} failed",
+                    self.attempts, self.tcp, self.udp, self.failed
+                ),
+                false,
+            ),
+            row("Client(s)", self.clients.join("; "), true),
+            row("Server(s)", self.servers.join("; "), true),
+            row("User(s)", users, !self.users.is_empty()),
+        ];
+        if let Some(f) = &self.first_failure {
+            rows.push(row("First failure", f.clone(), true));
+        }
+        if let Some(l) = &self.last_failure {
+            rows.push(row("Last failure", l.clone(), true));
+        }
+        rows
+    }
+}
+
 /// One line of the connection inventory.
 #[derive(Debug, Clone)]
 pub struct ConnRow {

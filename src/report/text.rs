@@ -217,18 +217,9 @@ fn pointer(o: &mut Out, r: &Row) -> std::io::Result<()> {
 fn case(o: &mut Out, rep: &Report) -> std::io::Result<()> {
     let c = &rep.case;
     o.heading("CASE")?;
-    let attempts =
-        format!("{} RDP connection attempt(s) ({} TCP, {} UDP), {} failed", c.attempts, c.tcp, c.udp, c.failed);
-    o.field(2, "attempts", 13, &attempts)?;
-    o.field(2, "client(s)", 13, &esc(&c.clients.join("; ")))?;
-    o.field(2, "server(s)", 13, &esc(&c.servers.join("; ")))?;
-    let users = if c.users.is_empty() { "not seen".to_string() } else { esc(&c.users.join("; ")) };
-    o.field(2, "user(s)", 13, &users)?;
-    if let Some(f) = &c.first_failure {
-        o.field(2, "first failure", 13, f)?;
-    }
-    if let Some(l) = &c.last_failure {
-        o.field(2, "last failure", 13, l)?;
+    for r in c.rows() {
+        let value = if r.from_input { esc(&r.value) } else { r.value };
+        o.field(2, &r.label.to_lowercase(), 13, &value)?;
     }
     Ok(())
 }
