@@ -314,83 +314,42 @@ fn run_case(case: &Case, opts: &Options) -> Row {
 /// Unpacks (for an archive), resolves and analyses one case.
 fn analyse_case(case: &Case, limits: &archive::Limits) -> std::result::Result<Analysis, String> {
     match case.kind {
-        CaseKind::Folder => analyse_folder(&case.path, &case.path),
+        CaseKind::Folder => analyse_folder(&case.path, &case.path, None),
         CaseKind::Zip => {
             let unpacked = archive::extract(&case.path, limits).map_err(|e| e.to_string())?;
             // Reports and messages name `cases/x.zip/member`, never the temporary folder.
             let temp = unpacked.dir().display().to_string();
             let shown = case.path.display().to_string();
-            let mut analysis =
-                analyse_folder(unpacked.dir(), unpacked.dir()).map_err(|message| message.replace(&temp, &shown))?;
+            let mut analysis = analyse_folder(unpacked.dir(), unpacked.dir(), Some((&temp, &shown)))
+                .map_err(|message| message.replace(&temp, &shown))?;
             analysis.skipped_files.extend(unpacked.notes.iter().cloned());
-            relabel(&mut analysis, &temp, &shown);
             Ok(analysis)
         }
     }
 }
 
-fn analyse_folder(dir: &Path, case_root: &Path) -> std::result::Result<Analysis, String> {
+/// Resolves and analyses a folder. `rename` = (prefix, replacement) renames the inputs (and the
+/// skipped-file notes) before analysis, so every stage names them the way the report should.
+fn analyse_folder(dir: &Path, case_root: &Path, rename: Option<(&str, &str)>) -> std::result::Result<Analysis, String> {
     let mut skipped = Vec::new();
-    let inputs = crate::input::resolve(&[dir.to_path_buf()], &mut skipped).map_err(|e| e.to_string())?;
+    let mut inputs = crate::input::resolve(&[dir.to_path_buf()], &mut skipped).map_err(|e| e.to_string())?;
     // Reports of an earlier run sit in the case folder: they are ours, not evidence.
     let own: Vec<String> = REPORT_EXTENSIONS
         .iter()
         .map(|ext| format!("{}: ", case_root.join(format!("{REPORT_STEM}.{ext}")).display()))
         .collect();
     skipped.retain(|s| !own.iter().any(|prefix| s.starts_with(prefix.as_str())));
+    if let Some((from, to)) = rename {
+        for i in &mut inputs {
+            i.name = i.name.replace(from, to);
+        }
+        for s in &mut skipped {
+            *s = s.replace(from, to);
+        }
+    }
     let mut analysis = analyze::analyze_with(&inputs, &analyze::Options { skew: None }).map_err(|e| e.to_string())?;
     analysis.skipped_files = skipped;
     Ok(analysis)
-}
-
-/// Replaces the temporary folder in every string of an analysis that may quote an input's path:
-/// inventory, connections (outcome, notes, evidence, verdict texts), events, warnings, skipped
-/// files and the case-level verdict.
-fn relabel(a: &mut Analysis, from: &str, to: &str) {
-    let fix = |s: &mut String| {
-        if s.contains(from) {
-            *s = s.replace(from, to);
-        }
-    };
-    let fix_all = |v: &mut Vec<String>| v.iter_mut().for_each(fix);
-    for i in &mut a.inputs {
-        fix(&mut i.path);
-        i.skipped.iter_mut().for_each(fix);
-    }
-    for c in &mut a.connections {
-        fix(&mut c.input);
-        fix(&mut c.outcome);
-        fix_all(&mut c.notes);
-        for e in &mut c.evidence {
-            fix(&mut e.reference);
-            fix(&mut e.text);
-        }
-        if let Some(v) = &mut c.verdict {
-            fix(&mut v.summary);
-            fix_all(&mut v.fix);
-            fix_all(&mut v.evidence_for);
-            fix_all(&mut v.against);
-            fix_all(&mut v.collect);
-            v.competing.iter_mut().for_each(|k| fix_all(&mut k.evidence));
-        }
-    }
-    for e in &mut a.events {
-        fix(&mut e.input);
-        fix(&mut e.summary);
-    }
-    for w in &mut a.warnings {
-        fix(&mut w.input);
-        fix(&mut w.message);
-    }
-    fix_all(&mut a.skipped_files);
-    for k in &mut a.skews {
-        fix(&mut k.source);
-        fix(&mut k.anchor);
-    }
-    if let Some(d) = &mut a.diagnosis {
-        fix(&mut d.summary);
-        fix_all(&mut d.collect);
-    }
 }
 
 /// Where a case's report in `format` goes: `out/<case>/rdplog-report.<ext>` with `--out`, else

@@ -44,6 +44,9 @@ impl Kind {
 #[derive(Clone, Debug)]
 pub struct Input {
     pub path: PathBuf,
+    /// How reports, warnings and evidence name the file: its path, unless the caller knows a
+    /// better name (a batch names an archive member `cases/x.zip/member`, not its temp copy).
+    pub name: String,
     pub kind: Kind,
     /// The file is gzip-compressed; readers see the decompressed stream.
     pub gzip: bool,
@@ -53,7 +56,7 @@ pub struct Input {
 
 impl Input {
     pub fn display(&self) -> String {
-        self.path.display().to_string()
+        self.name.clone()
     }
 }
 
@@ -139,7 +142,7 @@ pub fn detect(path: &Path) -> Result<Input> {
         }
     }
     match sniff(&head) {
-        Some(kind) => Ok(Input { path: path.to_path_buf(), kind, gzip, size }),
+        Some(kind) => Ok(Input { path: path.to_path_buf(), name: path.display().to_string(), kind, gzip, size }),
         None => Err(unknown_format(path, &head)),
     }
 }
