@@ -1,7 +1,8 @@
 //! Throughput of `.evtx` ingestion (`rdplog::events::evtx::read_evtx`) on a ~200 MB log, in a
 //! 1-thread and a 2-thread rayon pool, to compare with `evtx_dump -t 1|2 -o jsonl FILE`.
 //!
-//! `RDPLOG_BENCH_EVTX_MB` sets the size (default 200); `RDPLOG_BENCH_GENERATE_ONLY=1` only writes it.
+//! `RDPLOG_BENCH_EVTX_MB` sets the size (default 200); `RDPLOG_BENCH_GENERATE_ONLY=1` only writes it;
+//! `RDPLOG_BENCH_ONCE=1` runs each catalogue once on one thread (for profilers).
 //! Takes the corpus file museum-StolenSzechuan_System.evtx (16 MB, 60,189 records;
 //! `$RDPLOG_CORPUS` or ../shared/corpus) and builds, once, a large log in the temp dir by
 //! repeating its chunks after its 4096-byte file header until the file passes 200 MB: the evtx
@@ -129,6 +130,26 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
+/// `RDPLOG_BENCH_ONCE=1`: one timed run per catalogue on one thread, without criterion, for
+/// profilers (`valgrind --tool=callgrind`, `perf record`) that want a fixed amount of work;
+/// `RDPLOG_BENCH_ONCE=services` or `=with_schannel` runs only that catalogue.
+fn once() {
+    let Some(path) = big_log() else {
+        eprintln!("corpus file {SOURCE} not found (set RDPLOG_CORPUS)");
+        return;
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("rayon pool");
+    let only = std::env::var("RDPLOG_BENCH_ONCE").unwrap_or_default();
+    for (name, set) in [("services", SERVICES), ("with_schannel", WITH_SCHANNEL)] {
+        if only != "1" && only != name {
+            continue;
+        }
+        let start = std::time::Instant::now();
+        let (stats, events) = pool.install(|| ingest(&path, set));
+        eprintln!("{name}: {} records, {} events kept, {:?}", stats.records, events.len(), start.elapsed());
+    }
+}
+
 /// `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the log (benches/compare.sh uses it).
 fn main() {
     if std::env::var_os("RDPLOG_BENCH_GENERATE_ONLY").is_some() {
@@ -136,6 +157,10 @@ fn main() {
             Some(p) => eprintln!("wrote {}", p.display()),
             None => eprintln!("corpus file {SOURCE} not found (set RDPLOG_CORPUS)"),
         }
+        return;
+    }
+    if std::env::var_os("RDPLOG_BENCH_ONCE").is_some() {
+        once();
         return;
     }
     benches();

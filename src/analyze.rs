@@ -98,12 +98,35 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let window = span.map(|(a, b)| (Ts(a.0 - EVENT_MARGIN_NS), Ts(b.0 + EVENT_MARGIN_NS)));
     results.extend(logs.par_iter().map(|i| analyze_one(i, window)).collect::<Vec<_>>());
     let mut out = Analysis::default();
-    for r in results {
-        let (summary, conns, events, warnings) = r?;
-        out.inputs.push(summary);
-        out.connections.extend(conns);
-        out.events.extend(events);
-        out.warnings.extend(warnings);
+    let mut unreadable = Vec::new();
+    for (r, input) in results.into_iter().zip(captures.iter().chain(&logs)) {
+        match r {
+            Ok((summary, conns, events, warnings)) => {
+                out.inputs.push(summary);
+                out.connections.extend(conns);
+                out.events.extend(events);
+                out.warnings.extend(warnings);
+            }
+            Err(e) => unreadable.push((*input, e)),
+        }
+    }
+    // An input that cannot be read at all (e.g. cut inside its file header) costs only itself:
+    // it is listed as skipped, with a warning, and the other inputs are analysed. Only when no
+    // input could be read is it the run's error.
+    if out.inputs.is_empty()
+        && let Some((_, e)) = unreadable.pop()
+    {
+        return Err(e);
+    }
+    for (input, e) in unreadable {
+        let name = input.display();
+        out.warnings.push(Warning {
+            input: name.clone(),
+            offset: 0,
+            frame: None,
+            message: format!("not analysed: {e}"),
+        });
+        out.inputs.push(InputSummary { skipped: Some(e.to_string()), ..summary_of(input, &name) });
     }
     out.events.sort_by(|a, b| (a.ts, &a.input, a.record_id).cmp(&(b.ts, &b.input, b.record_id)));
     out.inputs.sort_by(|a, b| a.path.cmp(&b.path));
@@ -114,7 +137,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     }
     out.warnings.sort();
     let have = Inputs {
-        capture: inputs.iter().any(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng)),
+        capture: out.inputs.iter().any(|i| matches!(i.kind, "pcap" | "pcapng") && i.skipped.is_none()),
         server_logs: out.events.iter().any(|e| e.provider != CLIENT && e.provider != LSASRV),
         client_logs: out.events.iter().any(|e| e.provider == CLIENT || e.provider == LSASRV),
     };
@@ -151,8 +174,7 @@ fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec
         // Logons of type 3 are as often file sharing as NLA: a successful one alone does not make
         // an RDP attempt; a type 10 (RemoteInteractive) logon does.
         let rdp_logon = e.event_id == 4624 && e.fields.get("LogonType").is_some_and(|t| t == "10");
-        let keyed =
-            matches!((e.provider.as_str(), e.event_id), (CORE, 131) | (SECURITY, 4625 | 5152 | 5157)) || rdp_logon;
+        let keyed = matches!((&*e.provider, e.event_id), (CORE, 131) | (SECURITY, 4625 | 5152 | 5157)) || rdp_logon;
         let Some(client) = e.client.filter(|c| keyed && c.port.is_some()) else { continue };
         let key = client.to_string();
         if seen.contains(key.as_str()) {
@@ -238,21 +260,7 @@ fn parse(
     window: Option<(Ts, Ts)>,
 ) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
     let mut sink = WarningSink::new(name);
-    let mut summary = InputSummary {
-        path: name.to_string(),
-        kind: input.kind.name(),
-        format: input.kind.name().to_string(),
-        gzip: input.gzip,
-        size: input.size,
-        sha256: String::new(),
-        records: 0,
-        warnings: 0,
-        first: None,
-        last: None,
-        flows: None,
-        events: None,
-        skipped: None,
-    };
+    let mut summary = summary_of(input, name);
     if matches!(input.kind, Kind::Evtx | Kind::EventXml) {
         let keep = |e: &WinEvent| window.is_none_or(|(a, b)| e.ts >= a && e.ts <= b);
         let (stats, events) = read_events(input, name, &keep, &mut sink)?;
@@ -274,6 +282,25 @@ fn parse(
         sink.push(0, None, "the capture contains no packets");
     }
     Ok((summary, conns, Vec::new(), sink))
+}
+
+/// An input's inventory line before anything is read from it.
+fn summary_of(input: &Input, name: &str) -> InputSummary {
+    InputSummary {
+        path: name.to_string(),
+        kind: input.kind.name(),
+        format: input.kind.name().to_string(),
+        gzip: input.gzip,
+        size: input.size,
+        sha256: String::new(),
+        records: 0,
+        warnings: 0,
+        first: None,
+        last: None,
+        flows: None,
+        events: None,
+        skipped: None,
+    }
 }
 
 /// Events kept per provider/event id and log file (the latest ones): a log flooded with one
@@ -307,10 +334,20 @@ fn read_events(
         }
         (_, true) => {
             let mut data = Vec::new();
-            input::open(input)?
-                .take(MAX_GUNZIPPED_EVTX + 1)
-                .read_to_end(&mut data)
-                .map_err(|e| Error::input(&input.path, format!("gzip stream is corrupt: {e}")))?;
+            let read = input::open(input)?.take(MAX_GUNZIPPED_EVTX + 1).read_to_end(&mut data);
+            // A truncated or corrupt gzip stream fails only where the damage is: what was
+            // unpacked before it (kept by `read_to_end`) is read, its complete records kept.
+            if let Err(e) = read {
+                if data.is_empty() {
+                    return Err(Error::input(&input.path, format!("gzip stream is corrupt: {e}")));
+                }
+                let at = data.len();
+                sink.push(
+                    at as u64,
+                    None,
+                    format!("gzip stream is corrupt after {at} unpacked bytes: {e}; the records before it are read"),
+                );
+            }
             if data.len() as u64 > MAX_GUNZIPPED_EVTX {
                 return Err(Error::input(&input.path, "gzipped event log unpacks to more than 2 GiB; unpack it first"));
             }

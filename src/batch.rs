@@ -258,6 +258,10 @@ fn unique_name(name: String, taken: &mut BTreeSet<String>) -> String {
 
 /// Longest name kept for a case or an unpacked file, in characters.
 const MAX_NAME_CHARS: usize = 120;
+/// …and in bytes: file systems limit a name to 255 bytes, and the name must leave room for a
+/// `~N` suffix and `.rdplog-report.html` (120 characters of CJK text are 360 bytes, and an
+/// archive member named so made its whole case fail with "File name too long").
+const MAX_NAME_BYTES: usize = 200;
 
 /// Turns an untrusted name into one harmless path component, or `None` when nothing is left.
 ///
@@ -266,10 +270,15 @@ const MAX_NAME_CHARS: usize = 120;
 /// drops them too), which also turns `.` and `..` into nothing. Device names reserved on
 /// Windows (`CON`, `NUL`, `COM1`, …) get a leading `_`.
 pub fn safe_name(raw: &str) -> Option<String> {
+    let mut bytes = 0;
     let mapped: String = raw
         .chars()
         .map(|c| if c.is_alphanumeric() || "-_. %+@#,=~()[]".contains(c) { c } else { '_' })
         .take(MAX_NAME_CHARS)
+        .take_while(|c| {
+            bytes += c.len_utf8();
+            bytes <= MAX_NAME_BYTES
+        })
         .collect();
     let trimmed = mapped.trim_start_matches(' ').trim_end_matches(['.', ' ']);
     if trimmed.is_empty() {
@@ -440,6 +449,7 @@ mod tests {
         assert_eq!(safe_name("com1.txt").as_deref(), Some("_com1.txt"));
         assert_eq!(safe_name("COM10").as_deref(), Some("COM10"));
         assert_eq!(safe_name(&"x".repeat(500)).map(|s| s.len()), Some(MAX_NAME_CHARS));
+        assert_eq!(safe_name(&"漢".repeat(150)).map(|s| s.len()), Some(MAX_NAME_BYTES / 3 * 3));
         for raw in ["../../etc/x", "/abs/path", "C:\\x", "..\\..", "a\0b"] {
             if let Some(n) = safe_name(raw) {
                 assert!(!n.contains(['/', '\\', '\0', ':']) && n != ".." && n != ".", "{raw} -> {n}");

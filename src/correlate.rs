@@ -92,7 +92,7 @@ fn server_of(c: &Connection) -> Option<SocketAddr> {
 /// firewall events happen at the SYN; logon events (4624/4625) happen somewhere in the NLA
 /// exchange, so they are used only when nothing better exists.
 fn clock_anchor(e: &TypedEvent) -> Option<bool> {
-    match (e.provider.as_str(), e.event_id) {
+    match (&*e.provider, e.event_id) {
         (CORE, 131) | (SECURITY, 5152 | 5156 | 5157) => Some(true),
         (SECURITY, 4624 | 4625) => Some(false),
         _ => None,

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("rdplog: error: {e:#}");
+            // The message can quote file names found in a folder: no control sequence of theirs
+            // may reach the terminal.
+            eprintln!("rdplog: error: {}", rdplog::report::escape::terminal(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -65,7 +67,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
             let analysis = rdplog::analyze::analyze(&resolved)?;
             for s in &skipped {
-                eprintln!("rdplog: skipped {s}");
+                eprintln!("rdplog: skipped {}", rdplog::report::escape::terminal(s));
             }
             let format = format
                 .or_else(|| output.as_deref().and_then(rdplog::timeline::TableFormat::from_extension))

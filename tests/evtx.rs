@@ -9,7 +9,7 @@ use std::io::Cursor;
 
 use rdplog::error::{Warning, WarningSink};
 use rdplog::events::evtx::{EvtxCounters, read_evtx, read_evtx_counted};
-use rdplog::events::{LogStats, WinEvent};
+use rdplog::events::{Fields, LogStats, WinEvent};
 
 use crate::util::corpus;
 
@@ -102,13 +102,13 @@ fn event(events: &[WinEvent], record_id: u64) -> &WinEvent {
     events.iter().find(|e| e.record_id == record_id).expect("record present")
 }
 
-fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+fn fields(pairs: &[(&str, &str)]) -> Fields {
+    pairs.iter().copied().collect()
 }
 
 fn check(e: &WinEvent, provider: &str, event_id: u16, ts: &str, channel: &str, computer: &str) {
     assert_eq!(
-        (e.provider.as_str(), e.event_id, e.ts.rfc3339(7).as_str(), e.channel.as_str(), e.computer.as_str()),
+        (&*e.provider, e.event_id, e.ts.rfc3339(7).as_str(), &*e.channel, &*e.computer),
         (provider, event_id, ts, channel, computer),
         "record {}",
         e.record_id
@@ -144,7 +144,7 @@ fn security_4625_fields() {
         ("LogonProcessName", "User32 "),
         ("ProcessName", "C:\\Windows\\System32\\winlogon.exe"),
     ] {
-        assert_eq!(e.fields.get(k).map(String::as_str), Some(v), "{k}");
+        assert_eq!(e.fields.get(k), Some(v), "{k}");
     }
     assert_eq!(e.fields.len(), 21);
 }
@@ -162,10 +162,10 @@ fn security_4624_guid_and_sid_fields() {
         "Security",
         "dc.windomain.local",
     );
-    assert_eq!(e.fields["LogonGuid"], "{df6202fa-5e43-2c09-ebc9-b4482335f90a}");
-    assert_eq!(e.fields["TargetUserSid"], "S-1-5-21-3648566514-1342408385-4134854909-1000");
-    assert_eq!(e.fields["TargetLogonId"], "0xae31a");
-    assert_eq!(e.fields["LogonType"], "10");
+    assert_eq!(e.fields.get("LogonGuid").unwrap(), "{df6202fa-5e43-2c09-ebc9-b4482335f90a}");
+    assert_eq!(e.fields.get("TargetUserSid").unwrap(), "S-1-5-21-3648566514-1342408385-4134854909-1000");
+    assert_eq!(e.fields.get("TargetLogonId").unwrap(), "0xae31a");
+    assert_eq!(e.fields.get("LogonType").unwrap(), "10");
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn only_wanted_events_keep_fields_but_all_are_counted() {
     let (stats, events) = read_evtx(file, "System.evtx", &wanted, &mut sink).expect("reads");
     assert_eq!(stats.records, 186);
     assert_eq!(events.len(), 128);
-    assert!(events.iter().all(|e| e.event_id == 7036 && e.input == "System.evtx"));
+    assert!(events.iter().all(|e| e.event_id == 7036 && &*e.input == "System.evtx"));
     assert_eq!(stats.per_event["Service Control Manager/7036"], 128);
 }
 
@@ -409,9 +409,9 @@ fn records_our_reader_cannot_type_are_rendered_by_the_crate() {
     let r = read_bytes(damaged);
     assert_eq!((r.counters.rendered, r.counters.typed, r.counters.failed), (1, 1, 0), "{:?}", r.warnings);
     let e = &r.events[0];
-    assert_eq!((e.event_id, e.record_id, e.provider.as_str()), (7, 90907, "Microsoft-Windows-Security-Auditing"));
+    assert_eq!((e.event_id, e.record_id, &*e.provider), (7, 90907, "Microsoft-Windows-Security-Auditing"));
     assert_eq!(e.ts.rfc3339(7), "2021-10-23T21:50:11.6665197Z");
-    assert_eq!((e.fields["Status"].as_str(), e.fields["IpAddress"].as_str()), ("0xc000006e", "10.23.23.9"));
+    assert_eq!((e.fields.get("Status").unwrap(), e.fields.get("IpAddress").unwrap()), ("0xc000006e", "10.23.23.9"));
     assert_eq!(e.fields.len(), 21);
     assert_eq!(r.stats.per_event["Microsoft-Windows-Security-Auditing/7"], 1);
 }

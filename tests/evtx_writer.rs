@@ -291,7 +291,7 @@ fn jtext(v: &Json) -> String {
 fn check_crate_record(json: &Json, ev: &EventSpec, id: u64) {
     let what = format!("record {id} ({} {})", ev.provider, ev.event_id);
     let sys = &json["Event"]["System"];
-    assert_eq!(sys["Provider"]["#attributes"]["Name"], Json::from(ev.provider.as_str()), "{what}");
+    assert_eq!(sys["Provider"]["#attributes"]["Name"], Json::from(&*ev.provider), "{what}");
     let guid = sys["Provider"]["#attributes"].get("Guid").map(jtext);
     assert_eq!(guid, ev.provider_guid.as_ref().map(guid_text), "{what}");
     match ev.qualifiers {
@@ -312,8 +312,8 @@ fn check_crate_record(json: &Json, ev: &EventSpec, id: u64) {
     assert_eq!(activity, ev.activity_id.as_ref().map(guid_text), "{what}");
     assert_eq!(sys["Execution"]["#attributes"]["ProcessID"], Json::from(ev.process_id), "{what}");
     assert_eq!(sys["Execution"]["#attributes"]["ThreadID"], Json::from(ev.thread_id), "{what}");
-    assert_eq!(sys["Channel"], Json::from(ev.channel.as_str()), "{what}");
-    assert_eq!(sys["Computer"], Json::from(ev.computer.as_str()), "{what}");
+    assert_eq!(sys["Channel"], Json::from(&*ev.channel), "{what}");
+    assert_eq!(sys["Computer"], Json::from(&*ev.computer), "{what}");
     let user = sys["Security"].get("#attributes").and_then(|a| a.get("UserID")).map(jtext);
     assert_eq!(user, ev.user_sid, "{what}");
 
@@ -389,14 +389,14 @@ fn check_with_ours(bytes: &[u8], events: &[EventSpec]) {
         let what = format!("record {id} ({} {})", ev.provider, ev.event_id);
         assert_eq!(w.record_id, id, "{what}");
         assert_eq!(w.ts, ev.ts, "{what}");
-        assert_eq!(w.provider, ev.provider, "{what}");
+        assert_eq!(&*w.provider, ev.provider, "{what}");
         assert_eq!(w.event_id, ev.event_id, "{what}");
         assert_eq!(w.qualifiers, ev.qualifiers, "{what}");
         assert_eq!(w.level, ev.level, "{what}");
-        assert_eq!(w.channel, ev.channel, "{what}");
-        assert_eq!(w.computer, ev.computer, "{what}");
+        assert_eq!(&*w.channel, ev.channel, "{what}");
+        assert_eq!(&*w.computer, ev.computer, "{what}");
         assert_eq!(w.activity_id, ev.activity_id.as_ref().map(guid_text), "{what}");
-        assert_eq!(w.fields, expected_fields(&ev.payload), "{what}");
+        assert_eq!(w.fields, expected_fields(&ev.payload).into(), "{what}");
     }
 }
 

@@ -3,10 +3,13 @@
 mod batch;
 mod cli;
 mod corpus;
+mod damage_suite;
 mod damaged;
 mod evtx;
 mod evtx_writer;
 mod expected;
+mod fuzz_regressions;
+mod output_safety;
 mod report;
 mod samples;
 mod timeline;

@@ -43,3 +43,19 @@ pub fn rdplog_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .output()
         .expect("rdplog runs")
 }
+
+/// Outside code spans, every `<`, `[` and `]` of a Markdown report is backslash-escaped, so no
+/// tag or link can form from input text.
+pub fn assert_markdown_inert(md: &str) {
+    for line in md.lines() {
+        let (mut in_code, mut prev) = (false, ' ');
+        for ch in line.chars() {
+            if ch == '`' && prev != '\\' {
+                in_code = !in_code;
+            } else if !in_code && matches!(ch, '<' | '[' | ']') {
+                assert_eq!(prev, '\\', "unescaped {ch:?} in: {line}");
+            }
+            prev = if prev == '\\' && ch == '\\' { ' ' } else { ch };
+        }
+    }
+}

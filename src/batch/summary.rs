@@ -247,22 +247,18 @@ pub fn write_markdown(rows: &[Row], w: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// One table cell: line breaks and other control characters become spaces (a cell is one line),
+/// and the text is escaped as the reports escape Markdown prose, so that an input-derived value
+/// (a user name from a cookie, a host name from a log) cannot open a link, raw HTML, emphasis or
+/// a new cell. (Escaping only `|` and `\` let `<img onerror=…>` and `[x](javascript:…)` through.)
 fn markdown_cell(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    crate::report::escape::markdown(&flat)
 }
 
-/// Makes a message safe for a terminal: control characters become `?`.
+/// Makes a message safe for a terminal: control and bidirectional-override characters become `?`.
 pub fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    s.chars().map(|c| if c.is_control() || crate::report::escape::is_bidi_control(c) { '?' } else { c }).collect()
 }
 
 #[cfg(feature = "timeline")]

@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
-use super::WinEvent;
+use super::{Fields, WinEvent};
 use crate::time::Ts;
 
 pub const SCM: &str = "Service Control Manager";
@@ -241,16 +241,16 @@ pub fn type_event(e: &WinEvent) -> Option<TypedEvent> {
     let fields: BTreeMap<String, String> = entry
         .fields
         .iter()
-        .filter_map(|f| e.fields.get(*f).filter(|v| !v.is_empty()).map(|v| (f.to_string(), v.clone())))
+        .filter_map(|f| e.fields.get(f).filter(|v| !v.is_empty()).map(|v| (f.to_string(), v.to_string())))
         .collect();
     let client = client_addr(entry.provider, e.event_id, &e.fields);
     let summary = summary(entry, e, &fields, client);
     Some(TypedEvent {
         ts: e.ts,
-        input: e.input.clone(),
+        input: e.input.to_string(),
         record_id: e.record_id,
-        host: e.computer.clone(),
-        provider: e.provider.clone(),
+        host: e.computer.to_string(),
+        provider: e.provider.to_string(),
         event_id: e.event_id,
         kind: entry.kind,
         summary,
@@ -263,8 +263,8 @@ pub fn type_event(e: &WinEvent) -> Option<TypedEvent> {
 /// SCM events name the service by its localized display name; the binary data carries the
 /// service key name as UTF-16LE ("TermService/1" for stopped in 7036), which is reliable.
 fn concerns_termservice(e: &WinEvent) -> bool {
-    let key = e.fields.get("Binary").map(|b| utf16_hex_to_string(b)).unwrap_or_default();
-    let name = e.fields.get("param1").map(String::as_str).unwrap_or("");
+    let key = e.fields.get("Binary").map(utf16_hex_to_string).unwrap_or_default();
+    let name = e.fields.get("param1").unwrap_or("");
     key.to_ascii_lowercase().starts_with("termservice")
         || name.eq_ignore_ascii_case("Remote Desktop Services")
         || name.eq_ignore_ascii_case("TermService")
@@ -295,13 +295,13 @@ pub fn parse_addr(s: &str) -> Option<ClientAddr> {
     Some(ClientAddr { ip: ip.parse().ok()?, port: port.parse().ok() })
 }
 
-fn with_port(ip: Option<&String>, port: Option<&String>) -> Option<ClientAddr> {
+fn with_port(ip: Option<&str>, port: Option<&str>) -> Option<ClientAddr> {
     let mut a = parse_addr(ip?)?;
     a.port = port.and_then(|p| p.trim().parse::<u16>().ok()).filter(|p| *p != 0).or(a.port);
     Some(a)
 }
 
-fn client_addr(provider: &str, id: u16, f: &BTreeMap<String, String>) -> Option<ClientAddr> {
+fn client_addr(provider: &str, id: u16, f: &Fields) -> Option<ClientAddr> {
     let get = |k: &str| f.get(k);
     match (provider, id) {
         (CORE, 131) => parse_addr(get("ClientIP")?),

@@ -133,6 +133,7 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
     let total = body.div_ceil(CHUNK_SIZE as u64);
 
     let settings = Arc::new(ParserSettings::new());
+    let shared_name: Arc<str> = Arc::from(name);
     let (mut stats, mut counters) = (LogStats::default(), EvtxCounters::default());
     let mut events: Vec<WinEvent> = Vec::new();
     let mut spare: Vec<Vec<u8>> = Vec::new();
@@ -150,7 +151,7 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
             || {
                 batch
                     .into_par_iter()
-                    .map(|(number, buf, got)| read_chunk(number, buf, got, name, wanted, &settings))
+                    .map(|(number, buf, got)| read_chunk(number, buf, got, &shared_name, wanted, &settings))
                     .collect::<Vec<(Acc, Option<Vec<u8>>)>>()
             },
             || read_batch(&mut input, following, &mut spare),
@@ -217,6 +218,21 @@ fn check_header(header: &EvtxFileHeader, len: u64, sink: &mut WarningSink) {
         );
         sink.push(124, None, message);
     }
+    // A file cut exactly at a chunk boundary has no partial chunk to report: the header's chunk
+    // count (when its CRC vouches for it) is the only sign that chunks are missing. A dirty
+    // header may lag behind the chunks written, never run ahead of the file.
+    let slots = len.saturating_sub(FILE_HEADER_SIZE).div_ceil(CHUNK_SIZE as u64);
+    if header.validate_checksum() && u64::from(header.chunk_count) > slots {
+        let count = header.chunk_count;
+        sink.push(
+            len,
+            None,
+            format!(
+                "file header lists {count} chunk(s) but the file holds only {slots}: the file was cut short; \
+                 the records of the missing chunks are lost"
+            ),
+        );
+    }
     if header.flags.contains(HeaderFlags::DIRTY) {
         sink.push(
             120,
@@ -259,7 +275,7 @@ fn read_chunk(
     number: u64,
     buf: Vec<u8>,
     got: usize,
-    name: &str,
+    name: &Arc<str>,
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
     settings: &Arc<ParserSettings>,
 ) -> (Acc, Option<Vec<u8>>) {
@@ -314,7 +330,7 @@ fn read_chunk(
             ),
         );
     }
-    let mut typer = Typer::new(number, base, name, wanted);
+    let mut typer = Typer::new(number, base, name.clone(), wanted);
     let mut records = Acc::default();
     if !walk_own(&data, got, &mut typer, &mut records) {
         records = Acc::default();
@@ -329,6 +345,28 @@ fn read_chunk(
     }
     acc.dropped += records.dropped;
     acc.counters = records.counters;
+    // A walk that ends early (the rest of the chunk zeroed or overwritten) loses records that
+    // have no error of their own: the header's first and last record ids bound how many there
+    // are. Only for a damaged chunk (records CRC mismatch: ids may have gaps in a sound one), when
+    // the chunk is complete, its header CRC holds and it is not empty.
+    let (first, last) = (data.header.first_event_record_id, data.header.last_event_record_id);
+    let listed = last.checked_sub(first).map(|n| n + 1).filter(|n| *n as usize <= CHUNK_SIZE / 28);
+    let found = acc.stats.records + acc.counters.failed;
+    if let Some(listed) = listed.filter(|n| *n > found)
+        && got == CHUNK_SIZE
+        && data.header.free_space_offset as usize > CHUNK_HEADER_SIZE
+        && data.validate_header_checksum()
+        && !data.validate_data_checksum()
+    {
+        acc.warn(
+            base,
+            format!(
+                "chunk {number}: only {found} record(s) found where its header lists ids {first}..={last}: up to {} \
+                 records are lost",
+                listed - found
+            ),
+        );
+    }
     (acc, Some(data.data))
 }
 
@@ -363,6 +401,11 @@ fn walk_own(data: &EvtxChunkData, got: usize, typer: &mut Typer<'_>, acc: &mut A
             return true;
         }
         if end > chunk.len() {
+            return false;
+        }
+        // Every record ends with a copy of its size: one whose copy differs is damaged (its end
+        // zeroed or overwritten) and is left to the crate's walk, which reports it.
+        if chunk.get(end - 4..end) != Some(&(size as u32).to_le_bytes()[..]) {
             return false;
         }
         let r = RecordAt { offset, bin_start: offset + RECORD_HEADER_SIZE, bin_end: end - 4, id, filetime };
@@ -444,6 +487,23 @@ fn walk_crate(
             if !std::mem::replace(&mut cut, true) {
                 cut_off(typer, acc, offset, Some(rec.event_record_id));
             }
+            continue;
+        }
+        // A record whose trailing size copy differs from its size is damaged: what the crate made
+        // of it would be partly invented.
+        let size = expected - offset;
+        let copy = bytes.get(bin_end..expected).and_then(|b| b.try_into().ok()).map(u32::from_le_bytes);
+        if copy != Some(size as u32) {
+            let copy = copy.map_or_else(|| "missing".to_string(), |c| c.to_string());
+            acc.warn(
+                base + offset as u64,
+                format!(
+                    "chunk {number}, record id {} at chunk offset {offset:#x}: damaged (its trailing size copy {copy} \
+                     differs from its size {size}); skipped",
+                    rec.event_record_id
+                ),
+            );
+            acc.counters.failed += 1;
             continue;
         }
         let filetime = bytes.get(offset + 16..offset + 24).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);

@@ -9,11 +9,15 @@
 pub mod binxml;
 pub mod catalog;
 pub mod evtx;
+pub mod fields;
 pub mod xml;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
+
+pub use fields::Fields;
 
 use crate::time::Ts;
 
@@ -24,27 +28,31 @@ pub struct WinEvent {
     #[serde(serialize_with = "crate::connection::ser_ts")]
     pub ts: Ts,
     /// The file it came from.
-    pub input: String,
+    #[serde(serialize_with = "ser_str")]
+    pub input: Arc<str>,
     /// `System/EventRecordID`.
     pub record_id: u64,
     /// `System/Provider@Name`, e.g. "Microsoft-Windows-Security-Auditing".
-    pub provider: String,
+    #[serde(serialize_with = "ser_str")]
+    pub provider: Arc<str>,
     /// `System/EventID` (without the Qualifiers).
     pub event_id: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qualifiers: Option<u16>,
     pub level: u8,
     /// `System/Channel`, e.g. "Security" (a hint only: match on provider + event id).
-    pub channel: String,
+    #[serde(serialize_with = "ser_str")]
+    pub channel: Arc<str>,
     /// `System/Computer`: the host that logged the event.
-    pub computer: String,
+    #[serde(serialize_with = "ser_str")]
+    pub computer: Arc<str>,
     /// `System/Correlation@ActivityID` as `{lower-case-guid}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_id: Option<String>,
     /// EventData `<Data Name="X">` and UserData child elements, by name; unnamed `<Data>` as
     /// "Data1", "Data2", ...; `<Binary>` as lower-case hex under "Binary". Only filled for
     /// catalogued events.
-    pub fields: BTreeMap<String, String>,
+    pub fields: Fields,
 }
 
 /// What one event log contained: counts for the input inventory.
@@ -60,6 +68,10 @@ pub struct LogStats {
     pub per_event: BTreeMap<String, u64>,
     /// Distinct `Computer` values seen.
     pub computers: Vec<String>,
+}
+
+fn ser_str<S: serde::Serializer>(text: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(text)
 }
 
 fn ser_opt_ts<S: serde::Serializer>(ts: &Option<Ts>, s: S) -> Result<S::Ok, S::Error> {
@@ -119,7 +131,7 @@ pub fn keep_latest(events: &mut Vec<WinEvent>, cap: usize) {
     let mut seen: std::collections::HashMap<(&str, u16), usize> = std::collections::HashMap::new();
     let mut keep = vec![false; events.len()];
     for (i, e) in events.iter().enumerate().rev() {
-        let n = seen.entry((e.provider.as_str(), e.event_id)).or_insert(0);
+        let n = seen.entry((&*e.provider, e.event_id)).or_insert(0);
         if *n < cap {
             keep[i] = true;
             *n += 1;

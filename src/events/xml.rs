@@ -266,7 +266,15 @@ impl Scan<'_> {
                 (start, from) = (None, OPEN.len());
                 continue;
             }
-            let n = read_some(&mut src, &mut block)?;
+            // A read error (a truncated or corrupt gzip stream) ends the input where it happens:
+            // the events before it are kept.
+            let n = match read_some(&mut src, &mut block) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.warn(off + win.len() as u64, format!("read error: {e}; the input ends here"));
+                    0
+                }
+            };
             if n == 0 {
                 break;
             }
@@ -361,22 +369,29 @@ impl Scan<'_> {
         if ts.is_none() {
             self.warn(off, format!("{provider}/{event_id}: TimeCreated {:?} unreadable; time set to 0", p.time));
         }
-        let mut ev = WinEvent {
+        // A damaged EventRecordID is named like a damaged TimeCreated, not silently made 0.
+        let record_id = number(&p.record_id);
+        if record_id.is_none() && p.record_id.is_some() {
+            let text = &p.record_id;
+            self.warn(
+                off,
+                format!("{provider}/{event_id}: EventRecordID {text:?} is not a number; record id set to 0"),
+            );
+        }
+        let keep = p.keep.unwrap_or_else(|| (self.wanted)(&provider, event_id));
+        let ev = WinEvent {
             ts: ts.unwrap_or_default(),
-            input: self.name.to_string(),
-            record_id: number(&p.record_id).unwrap_or(0),
+            input: self.name.into(),
+            record_id: record_id.unwrap_or(0),
             event_id,
             qualifiers: number(&p.qualifiers),
             level: number(&p.level).unwrap_or(0),
-            channel: p.channel.unwrap_or_default(),
-            computer: p.computer.unwrap_or_default(),
+            channel: p.channel.unwrap_or_default().into(),
+            computer: p.computer.unwrap_or_default().into(),
             activity_id: p.activity.as_deref().and_then(guid),
-            fields: p.fields,
-            provider,
+            fields: if keep { p.fields.into() } else { Default::default() },
+            provider: provider.into(),
         };
-        if !p.keep.unwrap_or_else(|| (self.wanted)(&ev.provider, event_id)) {
-            ev.fields.clear();
-        }
         self.stats.count(&ev.provider, event_id, ev.ts, &ev.computer);
         self.events.push(ev);
     }
@@ -649,21 +664,18 @@ mod tests {
             assert_eq!(ev.len(), 3);
             let s = &ev[0];
             assert_eq!(
-                (s.provider.as_str(), s.event_id, s.qualifiers, s.level),
+                (&*s.provider, s.event_id, s.qualifiers, s.level),
                 ("Microsoft-Windows-Security-Auditing", 4625, None, 0)
             );
             assert_eq!(s.ts.rfc3339(7), "2024-05-06T07:08:09.1234567Z");
-            assert_eq!(
-                (s.record_id, s.channel.as_str(), s.computer.as_str()),
-                (90210, "Security", "SRV01.corp.example")
-            );
+            assert_eq!((s.record_id, &*s.channel, &*s.computer), (90210, "Security", "SRV01.corp.example"));
             assert_eq!(s.activity_id.as_deref(), Some("{a1b2c3d4-0000-1111-2222-abcdefabcdef}"));
-            assert_eq!(s.input, "t.xml");
+            assert_eq!(&*s.input, "t.xml");
             for (k, v) in [("IpAddress", "192.0.2.44"), ("IpPort", "50123"), ("Status", "0xc000006d")] {
-                assert_eq!(s.fields[k], v);
+                assert_eq!(s.fields.get(k).unwrap(), v);
             }
-            assert_eq!(s.fields["SubStatus"], "0xc000006a");
-            assert_eq!(s.fields["WorkstationName"], "LAP&TOP!");
+            assert_eq!(s.fields.get("SubStatus").unwrap(), "0xc000006a");
+            assert_eq!(s.fields.get("WorkstationName").unwrap(), "LAP&TOP!");
             assert_eq!(s.fields.len(), 8);
 
             let r = &ev[1];
@@ -672,11 +684,11 @@ mod tests {
             assert_eq!(r.fields, want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
 
             let t = &ev[2];
-            assert_eq!((t.provider.as_str(), t.event_id, t.qualifiers, t.level), ("TermDD", 56, Some(49162), 2));
+            assert_eq!((&*t.provider, t.event_id, t.qualifiers, t.level), ("TermDD", 56, Some(49162), 2));
             assert_eq!(t.ts, ts("2024-05-06T07:09:00Z"));
-            assert_eq!(t.fields["Data1"], "\\Device\\Termdd");
-            assert_eq!(t.fields["Data2"], "198.51.100.7");
-            assert_eq!(t.fields["Binary"], "0000040001002c0000000000380000c00000000038000ad0");
+            assert_eq!(t.fields.get("Data1").unwrap(), "\\Device\\Termdd");
+            assert_eq!(t.fields.get("Data2").unwrap(), "198.51.100.7");
+            assert_eq!(t.fields.get("Binary").unwrap(), "0000040001002c0000000000380000c00000000038000ad0");
 
             assert_eq!(stats.records, 3);
             assert_eq!(stats.per_event["TermDD/56"], 1);
@@ -709,10 +721,10 @@ mod tests {
             let (stats, ev, sink) = read(&bytes, 3, &all);
             assert!(sink.list.is_empty(), "{:?}", sink.list);
             assert_eq!(ev.len(), 2);
-            assert_eq!(ev[0].fields["Param1"], "Jürgen😀");
+            assert_eq!(ev[0].fields.get("Param1").unwrap(), "Jürgen😀");
             assert_eq!(ev[0].fields.len(), 3, "RenderingInfo must not add fields");
-            assert_eq!((ev[0].level, ev[0].computer.as_str()), (4, "SRV-ÄÖ"));
-            assert_eq!(ev[1].fields["Data2"], "198.51.100.7");
+            assert_eq!((ev[0].level, &*ev[0].computer), (4, "SRV-ÄÖ"));
+            assert_eq!(ev[1].fields.get("Data2").unwrap(), "198.51.100.7");
             assert_eq!(stats.records, 2);
         }
         // UTF-8 with a BOM, same result.
@@ -790,9 +802,12 @@ mod tests {
         let (_, ev, sink) = read(xml.as_bytes(), 9, &all);
         assert!(sink.list.is_empty());
         let f = &ev[0].fields;
-        assert_eq!((f["Param3"].as_str(), f["Ip"].as_str(), f["Port"].as_str()), ("192.0.2.44,x", "198.51.100.9", ""));
+        assert_eq!(
+            (f.get("Param3").unwrap(), f.get("Ip").unwrap(), f.get("Port").unwrap()),
+            ("192.0.2.44,x", "198.51.100.9", "")
+        );
         assert!(!f.contains_key("Addr") && !f.contains_key("EventXML"));
-        assert_eq!(f["Note"], "a\r\nb", "line ends stay as stored, like the .evtx reader");
+        assert_eq!(f.get("Note").unwrap(), "a\r\nb", "line ends stay as stored, like the .evtx reader");
     }
 
     #[test]

@@ -69,11 +69,15 @@ struct Window<R> {
     /// File offset of `buf[start]`.
     pos: u64,
     eof: bool,
+    /// A read error ends the stream like its end would (a truncated or corrupt gzip stream
+    /// fails only at the damage): the packets before it are still delivered, and the caller
+    /// turns the error into a warning.
+    error: Option<std::io::Error>,
 }
 
 impl<R: Read> Window<R> {
     fn new(src: R) -> Self {
-        Window { src, buf: vec![0; 1 << 20], start: 0, end: 0, pos: 0, eof: false }
+        Window { src, buf: vec![0; 1 << 20], start: 0, end: 0, pos: 0, eof: false, error: None }
     }
 
     fn avail(&self) -> &[u8] {
@@ -96,7 +100,10 @@ impl<R: Read> Window<R> {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.eof = true;
+                    self.error = Some(e);
+                }
             }
         }
         Ok(self.end - self.start >= n)
@@ -122,13 +129,26 @@ pub fn read_packets<R: Read>(
     let mut stats = CaptureStats::default();
     let head = w.avail();
     if head.len() < 4 {
-        return Err(Error::input(input, "file ends inside the capture header"));
+        return Err(match w.error.take() {
+            Some(e) => io(e),
+            None => Error::input(input, "file ends inside the capture header"),
+        });
     }
     if head[..4] == [0x0a, 0x0d, 0x0d, 0x0a] {
         stats.format = "pcapng";
         read_pcapng(&mut w, warn, &mut stats, &mut on_packet).map_err(io)?;
     } else {
         read_legacy(&mut w, input, warn, &mut stats, &mut on_packet)?;
+    }
+    if let Some(e) = w.error.take() {
+        let at = w.pos + w.avail().len() as u64;
+        warn.push(
+            at,
+            None,
+            format!(
+                "read error after {at} bytes: {e} (a truncated or corrupt gzip stream?); the packets before it are analysed"
+            ),
+        );
     }
     if stats.truncated_by_snaplen > 0 {
         warn.push(
@@ -157,11 +177,14 @@ impl Legacy {
     }
 
     /// A 16-byte record header that could be real: sane lengths and sub-second fraction; when
-    /// re-synchronising, also a time within a day of the last good record.
+    /// re-synchronising, also a time within a day of the last good record. A header with no
+    /// length at all (captured and original length 0) is zero-filled damage, not a packet: read
+    /// as one, a run of zeros became empty packets dated 1970, whose time then made the
+    /// resynchronisation after them reject every real record.
     fn plausible(&self, h: &[u8], last_sec: Option<u32>) -> bool {
         let (sec, frac, cap, orig) = (self.u32_at(h, 0), self.u32_at(h, 4), self.u32_at(h, 8), self.u32_at(h, 12));
         let near = last_sec.is_none_or(|l| sec.abs_diff(l) <= 86_400);
-        near && (frac as u64) < self.units_per_sec && cap <= MAX_CAPLEN && orig <= 0x10_0000
+        near && (frac as u64) < self.units_per_sec && cap <= MAX_CAPLEN && orig <= 0x10_0000 && (cap, orig) != (0, 0)
     }
 }
 
@@ -275,15 +298,26 @@ fn resync_legacy<R: Read>(w: &mut Window<R>, fmt: &Legacy, last_sec: Option<u32>
             w.consume(rest);
             return Ok(skipped + rest as u64);
         }
-        if !fmt.plausible(w.avail(), last_sec) {
+        let h = w.avail();
+        // Where the framing is lost, be strict: a real record holds at least one byte and never
+        // more than was on the wire.
+        let (sec, cap, orig) = (fmt.u32_at(h, 0), fmt.u32_at(h, 8), fmt.u32_at(h, 12));
+        if !fmt.plausible(h, last_sec) || cap == 0 || cap > orig {
             continue;
         }
-        let cap = fmt.u32_at(w.avail(), 8) as usize;
-        let next = 16 + cap;
+        let next = 16 + cap as usize;
         if !w.fill(next + 16)? {
-            return Ok(skipped); // ends right after this record: accept it
+            // The stream ends after this record: accept it when it is complete. (One that runs
+            // past the end is most likely a misaligned header in the damaged bytes.)
+            if w.avail().len() >= next {
+                return Ok(skipped);
+            }
+            continue;
         }
-        if fmt.plausible(&w.avail()[next..], last_sec) {
+        // The next header must be plausible too and within a day of this one: two real records
+        // in a row are, random bytes hardly ever. (This also anchors the time when the damage
+        // comes before any good record.)
+        if fmt.plausible(&w.avail()[next..], Some(sec)) {
             return Ok(skipped);
         }
     }

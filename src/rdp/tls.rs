@@ -221,12 +221,15 @@ impl TlsStream {
         self.offset
     }
 
-    fn warn(&mut self, warnings: &mut Vec<String>, message: String) {
+    /// `at` is the stream offset the message names. The suppression notice names it too, not
+    /// `self.offset`: that is where the current chunk started, so it would depend on how TCP
+    /// happened to segment the stream (found by the `tls` fuzz target).
+    fn warn(&mut self, at: u64, warnings: &mut Vec<String>, message: String) {
         self.warned = self.warned.saturating_add(1);
         if self.warned < MAX_WARNINGS {
             warnings.push(message);
         } else if self.warned == MAX_WARNINGS {
-            warnings.push(format!("TLS offset {}: further TLS warnings for this direction suppressed", self.offset));
+            warnings.push(format!("TLS offset {at}: further TLS warnings for this direction suppressed"));
         }
     }
 
@@ -271,7 +274,7 @@ impl TlsStream {
                         "TLS offset {start}: ChangeCipherSpec cut off the handshake message \
                          started at offset {at} after {n} bytes"
                     );
-                    self.warn(warnings, msg);
+                    self.warn(start, warnings, msg);
                 }
                 // Nothing after this is cleartext handshake: give the buffer back.
                 self.handshake = Vec::new();
@@ -288,7 +291,7 @@ impl TlsStream {
                     "TLS offset {start}: alert record of {len} bytes is not a plain 2-byte alert; \
                      kept as encrypted"
                 );
-                self.warn(warnings, msg);
+                self.warn(start, warnings, msg);
                 self.push_alert(0, 0, true, start);
                 Sink::Skip
             }
@@ -299,7 +302,7 @@ impl TlsStream {
                 if !self.unknown_warned {
                     self.unknown_warned = true;
                     let msg = format!("TLS offset {start}: record type {ctype} is not interpreted");
-                    self.warn(warnings, msg);
+                    self.warn(start, warnings, msg);
                 }
                 Sink::Skip
             }
@@ -342,7 +345,7 @@ impl TlsStream {
                     "TLS offset {at}: handshake message declares {body} bytes, over the \
                      {MAX_HANDSHAKE_LEN}-byte cap; handshake parsing stopped"
                 );
-                self.warn(warnings, msg);
+                self.warn(at, warnings, msg);
                 self.handshake_stopped = true;
                 self.handshake = Vec::new();
                 return;
@@ -375,7 +378,7 @@ impl TlsStream {
         };
         if !parsed {
             let at = self.handshake_start;
-            self.warn(warnings, format!("TLS offset {at}: handshake message type {kind} could not be parsed"));
+            self.warn(at, warnings, format!("TLS offset {at}: handshake message type {kind} could not be parsed"));
         }
     }
 

@@ -8,7 +8,7 @@
 //! Does not redact (see `redact`), wrap lines or decide what is shown.
 
 /// Characters that reorder text visually (Unicode bidi controls): shown escaped, never acted on.
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 

@@ -205,12 +205,14 @@ fn verdict(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 /// Escaped text with break opportunities after `-`, `%`, `.`, `/`, `\\` and `T` of a timestamp,
 /// so long file names and times wrap at sensible places instead of anywhere.
+///
+/// The breaks follow the characters of `s`, each escaped on its own: breaking the escaped text
+/// put a `<wbr>` inside the `&#39;` of an apostrophe, which then showed as `&#39;`.
 fn breakable(s: &str) -> String {
-    let escaped = esc(s);
-    let mut out = String::with_capacity(escaped.len() + 16);
+    let mut out = String::with_capacity(s.len() + 16);
     let mut prev_digit = false;
-    for c in escaped.chars() {
-        out.push(c);
+    for c in s.chars() {
+        out.push_str(&esc(c.encode_utf8(&mut [0; 4])));
         if matches!(c, '-' | '%' | '/' | '\\' | '#') || (c == 'T' && prev_digit) {
             out.push_str("<wbr>");
         }

@@ -223,7 +223,7 @@ impl Redactor {
         }
         for e in &a.events {
             let f = |k: &str| e.fields.get(k).map(String::as_str).unwrap_or("");
-            match (e.provider.as_str(), e.event_id) {
+            match (&*e.provider, e.event_id) {
                 (SECURITY, 4624 | 4625) => {
                     n.user(f("TargetUserName"));
                     n.domain(f("TargetDomainName"));

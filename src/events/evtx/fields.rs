@@ -10,14 +10,13 @@
 //! whose value is NULL leaves its element out, as Windows renders it.
 //! Does not read System fields (see `record.rs`).
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
 use super::record::Fail;
 use crate::events::binxml::{self, BinXmlError, Entry, Source, ValueRef, vtype};
+use crate::events::fields::{Fields, FieldsBuilder};
 
 /// Nested fragments followed inside one record (Windows uses one level).
 const MAX_NESTING: usize = 8;
@@ -102,7 +101,7 @@ impl FieldPlan {
     }
 }
 
-/// Names and collects the fields of one record.
+/// Names and collects the fields of one record; reused from record to record (`reset`).
 #[derive(Default)]
 pub(super) struct Namer {
     fragments: u32,
@@ -110,39 +109,33 @@ pub(super) struct Namer {
     unnamed: u32,
     /// The element (fragment, ordinal, array item) the last text came from.
     last: Option<(u32, u32, u32)>,
-    pub fields: BTreeMap<String, String>,
+    fields: FieldsBuilder,
 }
 
 impl Namer {
-    /// The string the text of element `at` goes to: texts of one element are concatenated,
-    /// texts of two elements with the same name joined by `,`.
-    fn slot(&mut self, key: &Key, at: (u32, u32, u32)) -> &mut String {
-        let same = self.last == Some(at);
-        self.last = Some(at);
-        let name: Cow<str> = if key.unnamed {
-            if !same {
-                self.unnamed += 1;
-            }
-            Cow::Owned(format!("Data{}", self.unnamed))
-        } else {
-            Cow::Borrowed(&key.name)
-        };
-        if self.fields.contains_key(name.as_ref()) {
-            let old = self.fields.entry(name.into_owned()).or_default();
-            if !same {
-                old.push(',');
-            }
-            old
-        } else {
-            self.fields.entry(name.into_owned()).or_default()
-        }
+    pub fn reset(&mut self) {
+        (self.fragments, self.visited, self.unnamed, self.last) = (0, 0, 0, None);
+        self.fields.clear();
     }
 
-    /// Lower-cases `Binary` (evtx_dump prints upper-case hex).
-    pub fn finish(&mut self) {
-        if let Some(binary) = self.fields.get_mut("Binary") {
-            binary.make_ascii_lowercase();
+    /// The string the text of element `at` goes to: texts of one element are concatenated,
+    /// texts of two elements with the same name joined by `,` (by `FieldsBuilder::finish`).
+    fn slot(&mut self, key: &Key, at: (u32, u32, u32)) -> &mut String {
+        if self.last != Some(at) {
+            self.last = Some(at);
+            if key.unnamed {
+                self.unnamed += 1;
+                self.fields.start_numbered("Data", self.unnamed);
+            } else {
+                self.fields.start(&key.name);
+            }
         }
+        self.fields.value()
+    }
+
+    /// The record's fields, `Binary` lower-cased (evtx_dump prints upper-case hex).
+    pub fn finish(&mut self) -> Fields {
+        self.fields.finish("Binary")
     }
 }
 

@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -125,7 +126,7 @@ enum Slot {
     #[default]
     Absent,
     Subst(usize),
-    Text(String),
+    Text(Arc<str>),
 }
 
 /// What the root template definition says about the System fields, plus the entries that can
@@ -169,7 +170,7 @@ impl RootPlan {
             if matches!(slot, Slot::Absent) {
                 *slot = match &e.source {
                     Source::Subst { index, .. } => Slot::Subst(usize::from(*index)),
-                    Source::Text(t) => Slot::Text(t.clone()),
+                    Source::Text(t) => Slot::Text(Arc::from(t.as_str())),
                 };
             }
         }
@@ -182,14 +183,49 @@ impl RootPlan {
 pub(super) struct Typer<'w> {
     pub number: u64,
     pub base: u64,
-    input: &'w str,
+    input: Arc<str>,
     wanted: &'w Wanted<'w>,
     plans: FxHashMap<usize, Result<Rc<RootPlan>, BinXmlError>>,
     fields: FieldCache,
+    namer: Namer,
     values: Vec<ValueRef>,
-    /// The last provider's raw bytes (`None`: not from a value) and text; most records of a
-    /// chunk share it.
-    provider: (Option<Vec<u8>>, String),
+    /// The provider, computer and channel names of the last record: most records of a chunk
+    /// repeat them, and their events share one string.
+    provider: Recent,
+    computer: Recent,
+    channel: Recent,
+}
+
+/// The text of one System slot in the last record, with the value bytes it came from (`None`:
+/// literal text of the template), so that a record repeating them costs a comparison.
+#[derive(Default)]
+struct Recent {
+    raw: Option<Vec<u8>>,
+    text: Arc<str>,
+}
+
+impl Recent {
+    /// The slot's text in this record. `name`: the value must be a string (a provider name);
+    /// otherwise any value is rendered as text.
+    fn update(&mut self, slot: &Slot, values: &[ValueRef], chunk: &[u8], name: bool) -> Result<Arc<str>, Fail> {
+        match (slot, subst(slot, values, chunk)) {
+            (_, Some((_, b))) if self.raw.as_deref() == Some(b) => {}
+            (_, Some((t, b))) => {
+                let text = if name {
+                    binxml::value_string(t, b).ok_or("provider name is not a string")?
+                } else {
+                    let mut s = String::new();
+                    let _ = binxml::render_value(t, b, &mut s);
+                    s
+                };
+                (self.raw, self.text) = (Some(b.to_vec()), Arc::from(text));
+            }
+            (Slot::Text(t), None) => (self.raw, self.text) = (None, t.clone()),
+            (_, None) if self.raw.is_none() && self.text.is_empty() => {}
+            (_, None) => (self.raw, self.text) = (None, Arc::from("")),
+        }
+        Ok(self.text.clone())
+    }
 }
 
 /// A value slot's (type, bytes), when the slot is a substitution with a value.
@@ -209,7 +245,7 @@ fn slot_uint(slot: &Slot, values: &[ValueRef], chunk: &[u8]) -> Option<u64> {
 
 fn slot_text<'p>(slot: &'p Slot, values: &[ValueRef], chunk: &[u8]) -> Cow<'p, str> {
     match slot {
-        Slot::Text(t) => Cow::Borrowed(t.as_str()),
+        Slot::Text(t) => Cow::Borrowed(t),
         _ => match subst(slot, values, chunk) {
             Some((t, b)) => {
                 let mut s = String::new();
@@ -222,7 +258,7 @@ fn slot_text<'p>(slot: &'p Slot, values: &[ValueRef], chunk: &[u8]) -> Cow<'p, s
 }
 
 impl<'w> Typer<'w> {
-    pub fn new(number: u64, base: u64, input: &'w str, wanted: &'w Wanted<'w>) -> Self {
+    pub fn new(number: u64, base: u64, input: Arc<str>, wanted: &'w Wanted<'w>) -> Self {
         Typer {
             number,
             base,
@@ -230,8 +266,11 @@ impl<'w> Typer<'w> {
             wanted,
             plans: FxHashMap::default(),
             fields: FieldCache::default(),
+            namer: Namer::default(),
             values: Vec::new(),
-            provider: (None, String::new()),
+            provider: Recent::default(),
+            computer: Recent::default(),
+            channel: Recent::default(),
         }
     }
 
@@ -270,50 +309,29 @@ impl<'w> Typer<'w> {
             Slot::Text(t) => binxml::parse_time_text(t),
             slot => subst(slot, values, chunk).and_then(|(t, b)| binxml::value_filetime(t, b)),
         };
-        self.update_provider(&plan.provider, values, chunk)?;
-        let provider = self.provider.1.as_str();
-        let computer = slot_text(&plan.computer, values, chunk);
+        let provider = self.provider.update(&plan.provider, values, chunk, true)?;
+        let computer = self.computer.update(&plan.computer, values, chunk, false)?;
         let mut event = None;
-        if (self.wanted)(provider, event_id) {
-            let mut namer = Namer::default();
-            self.fields.collect(chunk, &plan.body, values, &mut namer, 0)?;
-            namer.finish();
+        if (self.wanted)(&provider, event_id) {
+            self.namer.reset();
+            self.fields.collect(chunk, &plan.body, values, &mut self.namer, 0)?;
             let activity = slot_text(&plan.activity, values, chunk).to_ascii_lowercase();
             event = Some(WinEvent {
                 ts: filetime_to_ts(filetime.unwrap_or(r.filetime)),
-                input: self.input.to_string(),
+                input: self.input.clone(),
                 record_id: slot_uint(&plan.record_id, values, chunk).unwrap_or(r.id),
-                provider: provider.to_string(),
+                provider: provider.clone(),
                 event_id,
                 qualifiers: slot_uint(&plan.qualifiers, values, chunk).and_then(|q| u16::try_from(q).ok()),
                 level: slot_uint(&plan.level, values, chunk).and_then(|l| u8::try_from(l).ok()).unwrap_or(0),
-                channel: slot_text(&plan.channel, values, chunk).into_owned(),
-                computer: computer.to_string(),
+                channel: self.channel.update(&plan.channel, values, chunk, false)?,
+                computer: computer.clone(),
                 activity_id: Some(activity).filter(|a| !a.is_empty()),
-                fields: namer.fields,
+                fields: self.namer.finish(),
             });
         }
-        self.commit(acc, r, provider, event_id, filetime, &computer, event);
+        self.commit(acc, r, &provider, event_id, filetime, &computer, event);
         acc.counters.typed += 1;
-        Ok(())
-    }
-
-    /// Sets `self.provider` for this record; most records of a chunk repeat the last one.
-    fn update_provider(&mut self, slot: &Slot, values: &[ValueRef], chunk: &[u8]) -> Result<(), Fail> {
-        match subst(slot, values, chunk) {
-            Some((_, b)) if self.provider.0.as_deref() == Some(b) => {}
-            Some((t, b)) => {
-                let text = binxml::value_string(t, b).ok_or("provider name is not a string")?;
-                self.provider = (Some(b.to_vec()), text);
-            }
-            None => {
-                let text = match slot {
-                    Slot::Text(t) => t.clone(),
-                    _ => String::new(),
-                };
-                self.provider = (None, text);
-            }
-        }
         Ok(())
     }
 
@@ -322,16 +340,16 @@ impl<'w> Typer<'w> {
         let j = json::typed(value).ok_or("JSON rendering has no System/EventID")?;
         let event = (self.wanted)(&j.provider, j.event_id).then(|| WinEvent {
             ts: filetime_to_ts(j.filetime.unwrap_or(r.filetime)),
-            input: self.input.to_string(),
+            input: self.input.clone(),
             record_id: j.record_id.unwrap_or(r.id),
-            provider: j.provider.clone(),
+            provider: j.provider.as_str().into(),
             event_id: j.event_id,
             qualifiers: j.qualifiers,
             level: j.level,
-            channel: j.channel,
-            computer: j.computer.clone(),
+            channel: j.channel.into(),
+            computer: j.computer.as_str().into(),
             activity_id: j.activity_id,
-            fields: j.fields,
+            fields: j.fields.into(),
         });
         self.commit(acc, r, &j.provider, j.event_id, j.filetime, &j.computer, event);
         acc.counters.rendered += 1;
