@@ -12,7 +12,9 @@
 //! Produces criterion timings with `Throughput::Bytes` for two catalogues: `services` (a handful
 //! of service/listener ids, ~2% of the records kept as `WinEvent`s: the usual case, where most
 //! records are only counted) and `with_schannel` (plus the two Schannel ids that make up 97% of
-//! this log, so ~835,000 `WinEvent`s are built: the worst case, bound by allocating them).
+//! this log, so ~835,000 `WinEvent`s are built: the worst case, bound by allocating them), and
+//! `catalogue_capped`: rdplog's whole catalogue with `analyze`'s cap of 5,000 events per id, read
+//! newest batch first so that events beyond the cap are never built (what `analyze` does).
 //! Freeing the events is left out of the timing. Skips (with a notice) without the corpus.
 //!
 //! The evtx_dump side is timed outside criterion, e.g.
@@ -25,8 +27,10 @@ use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use rdplog::error::WarningSink;
-use rdplog::events::evtx::read_evtx;
+use rdplog::events::catalog::is_catalogued;
+use rdplog::events::evtx::{Keep, read_evtx, read_evtx_kept};
 use rdplog::events::{LogStats, WinEvent};
+use rdplog::limits::Limits;
 
 const SOURCE: &str = "museum-StolenSzechuan_System.evtx";
 /// Size of the generated log in MB: `RDPLOG_BENCH_EVTX_MB`, default 200.
@@ -97,15 +101,27 @@ fn big_log() -> Option<PathBuf> {
 }
 
 /// One `read_evtx` run; the events are handed back so that freeing them is not timed (that is
-/// the consumer's cost, and with `WITH_SCHANNEL` it is ~760,000 events).
+/// the consumer's cost, and with `WITH_SCHANNEL` it is ~835,000 events). An empty `set` means
+/// what `rdplog analyze` does: the whole catalogue, at most `--max-events-per-id` per id.
 fn ingest(path: &Path, set: &[(&str, u16)]) -> (LogStats, Vec<WinEvent>) {
     let mut sink = WarningSink::new("bench");
     let file = File::open(path).expect("open");
-    let wanted = |provider: &str, id: u16| set.iter().any(|(p, i)| *i == id && *p == provider);
-    let out = read_evtx(file, "bench", &wanted, &mut sink).expect("read");
-    assert_eq!(sink.total(), 0, "{:?}", sink.list.first());
+    let out = if set.is_empty() {
+        let keep = Keep { per_event: Limits::default().events_per_id, ..Keep::all() };
+        let (stats, events, _) = read_evtx_kept(file, "bench", &is_catalogued, &keep, &mut sink).expect("read");
+        (stats, events)
+    } else {
+        let wanted = |provider: &str, id: u16| set.iter().any(|(p, i)| *i == id && *p == provider);
+        read_evtx(file, "bench", &wanted, &mut sink).expect("read")
+    };
+    // The capped run warns that it kept only the latest Schannel events.
+    assert!(sink.list.iter().all(|w| w.message.contains("are analysed")), "{:?}", sink.list.first());
     out
 }
+
+/// The catalogues compared: two hand-made ones and rdplog's own with its per-id cap.
+const SETS: [(&str, &[(&str, u16)]); 3] =
+    [("services", SERVICES), ("with_schannel", WITH_SCHANNEL), ("catalogue_capped", &[])];
 
 fn bench(c: &mut Criterion) {
     let Some(path) = big_log() else {
@@ -117,7 +133,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("evtx");
     group.throughput(Throughput::Bytes(len));
     group.sample_size(10);
-    for (name, set) in [("services", SERVICES), ("with_schannel", WITH_SCHANNEL)] {
+    for (name, set) in SETS {
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("rayon pool");
             group.bench_function(format!("{name}/{threads}_thread"), |b| {
@@ -140,7 +156,7 @@ fn once() {
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("rayon pool");
     let only = std::env::var("RDPLOG_BENCH_ONCE").unwrap_or_default();
-    for (name, set) in [("services", SERVICES), ("with_schannel", WITH_SCHANNEL)] {
+    for (name, set) in SETS {
         if only != "1" && only != name {
             continue;
         }

@@ -16,12 +16,13 @@ use crate::diagnose::{self, Diagnosis, Inputs};
 use crate::error::{Error, Result, Warning, WarningSink};
 use crate::events::catalog::{CLIENT, CORE, LSASRV, SECURITY};
 use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
-use crate::events::evtx::read_evtx_kept;
+use crate::events::evtx::{Keep, read_evtx_kept};
 use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
 use crate::flow::{FlowStats, FlowTable};
 use crate::input::pcap::{CaptureStats, read_packets};
 use crate::input::{self, Input, Kind};
+use crate::limits::{Deadline, Limits};
 use crate::time::Ts;
 
 /// One input in the inventory (DESIGN.md JSON contract `inputs[]`).
@@ -76,6 +77,8 @@ pub struct Options {
     /// Clock offset of every log host against the capture, in seconds (event − packet);
     /// `None` estimates it from the events that share a client ip:port with the capture.
     pub skew: Option<f64>,
+    /// Memory and time limits (`crate::limits`).
+    pub limits: Limits,
 }
 
 /// Analyses every input in parallel and merges the results deterministically.
@@ -89,14 +92,14 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     // bounded by events near the failure, not by the size of the logs).
     let (captures, logs): (Vec<&Input>, Vec<&Input>) =
         inputs.iter().partition(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng));
-    let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None)).collect();
+    let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None, &opts.limits)).collect();
     let span = results
         .iter()
         .flatten()
         .flat_map(|(_, conns, _, _)| conns.iter().flat_map(|c| [c.start, c.end]))
         .fold(None, |acc: Option<(Ts, Ts)>, t| Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
     let window = span.map(|(a, b)| (Ts(a.0 - EVENT_MARGIN_NS), Ts(b.0 + EVENT_MARGIN_NS)));
-    results.extend(logs.par_iter().map(|i| analyze_one(i, window)).collect::<Vec<_>>());
+    results.extend(logs.par_iter().map(|i| analyze_one(i, window, &opts.limits)).collect::<Vec<_>>());
     let mut out = Analysis::default();
     let mut unreadable = Vec::new();
     for (r, input) in results.into_iter().zip(captures.iter().chain(&logs)) {
@@ -236,9 +239,9 @@ fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
 /// still are): an hour covers any clock offset the correlation believes (`correlate`).
 const EVENT_MARGIN_NS: i64 = 3600 * 1_000_000_000;
 
-fn analyze_one(input: &Input, window: Option<(Ts, Ts)>) -> Result<PerInput> {
+fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, limits: &Limits) -> Result<PerInput> {
     let name = input.display();
-    let (digest, parsed) = rayon::join(|| sha256(input), || parse(input, &name, window));
+    let (digest, parsed) = rayon::join(|| sha256(input), || parse(input, &name, window, limits));
     let (mut summary, conns, events, sink) = parsed?;
     summary.sha256 = digest?;
     summary.warnings = sink.total();
@@ -258,12 +261,13 @@ fn parse(
     input: &Input,
     name: &str,
     window: Option<(Ts, Ts)>,
+    limits: &Limits,
 ) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
     let mut sink = WarningSink::new(name);
     let mut summary = summary_of(input, name);
     if matches!(input.kind, Kind::Evtx | Kind::EventXml) {
-        let keep = |e: &WinEvent| window.is_none_or(|(a, b)| e.ts >= a && e.ts <= b);
-        let (stats, events) = read_events(input, name, &keep, &mut sink)?;
+        let keep = Keep { window, per_event: limits.events_per_id, deadline: limits.deadline() };
+        let (stats, events) = read_events(input, name, &keep, limits.max_unpacked, &mut sink)?;
         summary.records = stats.records;
         summary.first = stats.first.map(|t| t.rfc3339(7));
         summary.last = stats.last.map(|t| t.rfc3339(7));
@@ -272,7 +276,7 @@ fn parse(
         return Ok((summary, Vec::new(), typed, sink));
     }
     let reader = input::open(input)?;
-    let (stats, flow_stats, conns) = analyze_capture(reader, name, &mut sink)?;
+    let (stats, flow_stats, conns) = analyze_capture_with(reader, name, limits, &mut sink)?;
     summary.format = stats.format.to_string();
     summary.records = stats.packets;
     summary.first = stats.first.map(|t| t.rfc3339(stats.precision));
@@ -303,38 +307,38 @@ fn summary_of(input: &Input, name: &str) -> InputSummary {
     }
 }
 
-/// Events kept per provider/event id and log file (the latest ones): a log flooded with one
-/// catalogued event (an internet-facing server logs Schannel alerts by the million) must not
-/// fill memory. Counts still cover every record, and a warning says what was cut.
-pub const MAX_EVENTS_PER_ID: usize = 5000;
-
-/// Largest gzip-compressed event log unpacked in memory (the evtx reader needs to seek).
-const MAX_GUNZIPPED_EVTX: u64 = 2 << 30;
-
+/// Reads one event log (.evtx, gzipped .evtx unpacked in memory up to `max_unpacked` bytes,
+/// or an XML export), keeping the catalogued events `keep` allows.
 fn read_events(
     input: &Input,
     name: &str,
-    keep: &(dyn Fn(&WinEvent) -> bool + Sync),
+    keep: &Keep,
+    max_unpacked: u64,
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>)> {
     let wanted = &is_catalogued;
     let kept = |r: Result<(LogStats, Vec<WinEvent>, crate::events::evtx::EvtxCounters)>| r.map(|(s, e, _)| (s, e));
     match (input.kind, input.gzip) {
         (Kind::EventXml, _) => {
-            let (stats, mut events) = read_xml(input::open(input)?, name, wanted, sink)?;
-            events.retain(|e| keep(e));
-            crate::events::keep_latest(&mut events, MAX_EVENTS_PER_ID);
-            crate::events::warn_trimmed(&events, &stats, MAX_EVENTS_PER_ID, sink);
+            let reader = Timed::new(input::open(input)?, keep.deadline);
+            let stopped = reader.stopped.clone();
+            let (stats, mut events) = read_xml(reader, name, wanted, sink)?;
+            if let Some(at) = stopped.get() {
+                sink.push(at, None, keep.deadline.message(&format!("the export after byte {at}")));
+            }
+            events.retain(|e| keep.in_window(e.ts));
+            crate::events::keep_latest(&mut events, keep.per_event);
+            crate::events::warn_trimmed(&events, &stats, keep.per_event, sink);
             Ok((stats, events))
         }
         (_, false) => {
             let file =
                 std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-            kept(read_evtx_kept(file, name, wanted, keep, MAX_EVENTS_PER_ID, sink))
+            kept(read_evtx_kept(file, name, wanted, keep, sink))
         }
         (_, true) => {
             let mut data = Vec::new();
-            let read = input::open(input)?.take(MAX_GUNZIPPED_EVTX + 1).read_to_end(&mut data);
+            let read = input::open(input)?.take(max_unpacked + 1).read_to_end(&mut data);
             // A truncated or corrupt gzip stream fails only where the damage is: what was
             // unpacked before it (kept by `read_to_end`) is read, its complete records kept.
             if let Err(e) = read {
@@ -348,10 +352,14 @@ fn read_events(
                     format!("gzip stream is corrupt after {at} unpacked bytes: {e}; the records before it are read"),
                 );
             }
-            if data.len() as u64 > MAX_GUNZIPPED_EVTX {
-                return Err(Error::input(&input.path, "gzipped event log unpacks to more than 2 GiB; unpack it first"));
+            if data.len() as u64 > max_unpacked {
+                let message = format!(
+                    "gzipped event log unpacks to more than {max_unpacked} bytes (--max-unpacked): refused; unpack it \
+                     first or raise the limit"
+                );
+                return Err(Error::input(&input.path, message));
             }
-            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, MAX_EVENTS_PER_ID, sink))
+            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, sink))
         }
     }
 }
@@ -362,10 +370,52 @@ pub fn analyze_capture(
     name: &str,
     sink: &mut WarningSink,
 ) -> Result<(CaptureStats, FlowStats, Vec<Connection>)> {
-    let mut table = FlowTable::new();
+    analyze_capture_with(reader, name, &Limits::default(), sink)
+}
+
+/// `analyze_capture` within `limits` (flow table size, payload per flow, time).
+pub fn analyze_capture_with(
+    reader: impl Read,
+    name: &str,
+    limits: &Limits,
+    sink: &mut WarningSink,
+) -> Result<(CaptureStats, FlowStats, Vec<Connection>)> {
+    let deadline = limits.deadline();
+    let reader = Timed::new(reader, deadline);
+    let stopped = reader.stopped.clone();
+    let mut table = FlowTable::with_limits(limits);
     let stats = read_packets(reader, name, sink, |pkt, warn| table.on_packet(pkt, warn))?;
+    if let Some(at) = stopped.get() {
+        sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
+    }
     let (finished, flow_stats) = table.finish(sink);
     Ok((stats, flow_stats, connection::build(name, finished)))
+}
+
+/// A stream that ends early when its deadline passes, remembering where (`stopped`).
+struct Timed<R> {
+    inner: R,
+    deadline: Deadline,
+    pos: u64,
+    stopped: std::rc::Rc<std::cell::Cell<Option<u64>>>,
+}
+
+impl<R> Timed<R> {
+    fn new(inner: R, deadline: Deadline) -> Self {
+        Timed { inner, deadline, pos: 0, stopped: Default::default() }
+    }
+}
+
+impl<R: Read> Read for Timed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.deadline.expired() {
+            self.stopped.set(Some(self.pos));
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 fn sha256(input: &Input) -> Result<String> {

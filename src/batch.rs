@@ -112,7 +112,10 @@ pub struct Options {
     pub summary: Option<PathBuf>,
     /// Draw a progress bar on stderr (the caller checks that stderr is a terminal).
     pub progress: bool,
-    pub limits: archive::Limits,
+    /// Zip archive limits (members, unpacked size, ratio).
+    pub archive: archive::Limits,
+    /// Analysis limits for every case (`crate::limits`).
+    pub limits: crate::limits::Limits,
 }
 
 impl Options {
@@ -125,7 +128,8 @@ impl Options {
             shard: None,
             summary: None,
             progress: false,
-            limits: archive::Limits::default(),
+            archive: archive::Limits::default(),
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -309,7 +313,7 @@ fn run_guarded(case: &Case, opts: &Options) -> Row {
 }
 
 fn run_case(case: &Case, opts: &Options) -> Row {
-    let mut analysis = match analyse_case(case, &opts.limits) {
+    let mut analysis = match analyse_case(case, opts) {
         Ok(a) => a,
         Err(message) => return Row::error(&case.name, message),
     };
@@ -321,15 +325,15 @@ fn run_case(case: &Case, opts: &Options) -> Row {
 }
 
 /// Unpacks (for an archive), resolves and analyses one case.
-fn analyse_case(case: &Case, limits: &archive::Limits) -> std::result::Result<Analysis, String> {
+fn analyse_case(case: &Case, opts: &Options) -> std::result::Result<Analysis, String> {
     match case.kind {
-        CaseKind::Folder => analyse_folder(&case.path, &case.path, None),
+        CaseKind::Folder => analyse_folder(&case.path, &case.path, None, &opts.limits),
         CaseKind::Zip => {
-            let unpacked = archive::extract(&case.path, limits).map_err(|e| e.to_string())?;
+            let unpacked = archive::extract(&case.path, &opts.archive).map_err(|e| e.to_string())?;
             // Reports and messages name `cases/x.zip/member`, never the temporary folder.
             let temp = unpacked.dir().display().to_string();
             let shown = case.path.display().to_string();
-            let mut analysis = analyse_folder(unpacked.dir(), unpacked.dir(), Some((&temp, &shown)))
+            let mut analysis = analyse_folder(unpacked.dir(), unpacked.dir(), Some((&temp, &shown)), &opts.limits)
                 .map_err(|message| message.replace(&temp, &shown))?;
             analysis.skipped_files.extend(unpacked.notes.iter().cloned());
             Ok(analysis)
@@ -339,7 +343,12 @@ fn analyse_case(case: &Case, limits: &archive::Limits) -> std::result::Result<An
 
 /// Resolves and analyses a folder. `rename` = (prefix, replacement) renames the inputs (and the
 /// skipped-file notes) before analysis, so every stage names them the way the report should.
-fn analyse_folder(dir: &Path, case_root: &Path, rename: Option<(&str, &str)>) -> std::result::Result<Analysis, String> {
+fn analyse_folder(
+    dir: &Path,
+    case_root: &Path,
+    rename: Option<(&str, &str)>,
+    limits: &crate::limits::Limits,
+) -> std::result::Result<Analysis, String> {
     let mut skipped = Vec::new();
     let mut inputs = crate::input::resolve(&[dir.to_path_buf()], &mut skipped).map_err(|e| e.to_string())?;
     // Reports of an earlier run sit in the case folder: they are ours, not evidence.
@@ -356,7 +365,8 @@ fn analyse_folder(dir: &Path, case_root: &Path, rename: Option<(&str, &str)>) ->
             *s = s.replace(from, to);
         }
     }
-    let mut analysis = analyze::analyze_with(&inputs, &analyze::Options { skew: None }).map_err(|e| e.to_string())?;
+    let mut analysis =
+        analyze::analyze_with(&inputs, &analyze::Options { skew: None, limits: *limits }).map_err(|e| e.to_string())?;
     analysis.skipped_files = skipped;
     Ok(analysis)
 }

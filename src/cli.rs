@@ -1,9 +1,11 @@
 //! Command line (clap derive): exactly what the user typed, with help that teaches.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use crate::limits::Limits;
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
@@ -48,6 +50,8 @@ first: pktmon etl2pcap trace.etl --out trace.pcapng"
         /// (user-1, host-1, 10.255.0.1) in every format, e.g. before sending a report outside.
         #[arg(long)]
         redact: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Write the merged packet + event timeline as a table (CSV, JSONL or Parquet).
     #[command(after_help = "Columns: time, datetime (UTC), timestamp (µs), source (packet|event), input, host, kind, \
@@ -63,6 +67,8 @@ Examples:\n  rdplog timeline capture.pcapng System.evtx Security.evtx -o timelin
         /// Write the table to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Analyse many cases at once: every sub-folder or .zip archive of CASES_DIR is one case. Writes
     /// the reports of each case, a summary table with one row per case, and prints cases per cause,
@@ -94,6 +100,8 @@ Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases f
         /// No progress bar (it is only drawn when stderr is a terminal anyway).
         #[arg(short, long)]
         quiet: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Decode a code offline: client disconnect reason (0x904 = 2308), extended reason, ERRINFO,
     /// RDP_NEG_FAILURE, TLS alert, NTSTATUS / 4625 sub-status, SSPI error.
@@ -111,4 +119,71 @@ Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases f
         #[arg(long, value_name = "DIR", default_value = "samples")]
         out: PathBuf,
     },
+}
+
+/// Limits that hold whatever an input says (`crate::limits`); each one that truncates an
+/// analysis says so in a warning that names its flag.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Live TCP/UDP flows tracked at once; later new flows are only counted.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows)]
+    pub max_flows: usize,
+    /// Stream bytes per TCP direction given to the RDP parsers (negotiation, TLS, NLA fit in a few KiB).
+    #[arg(long, value_name = "BYTES", default_value = "64K", value_parser = parse_size)]
+    pub flow_payload: u64,
+    /// Windows events kept per provider/event id and log (the latest); the rest are counted.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().events_per_id)]
+    pub max_events_per_id: usize,
+    /// Largest size a gzipped event log may unpack to in memory; a bigger one is refused.
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_size)]
+    pub max_unpacked: u64,
+    /// Stop reading an input after this many seconds and analyse what was read (default: no limit).
+    #[arg(long, value_name = "SECONDS")]
+    pub input_timeout: Option<f64>,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            flow_payload: usize::try_from(self.flow_payload).unwrap_or(usize::MAX),
+            max_flows: self.max_flows,
+            events_per_id: self.max_events_per_id,
+            max_unpacked: self.max_unpacked,
+            input_time: self.input_timeout.filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64),
+        }
+    }
+}
+
+/// A byte count: digits with an optional K, M or G suffix (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (digits, shift) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 10),
+        Some('M') => (&t[..t.len() - 1], 20),
+        Some('G') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size like 65536, 64K, 512M or 2G"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert!(parse_size("x").is_err() && parse_size("").is_err() && parse_size("99999999999G").is_err());
+    }
+
+    #[test]
+    fn default_flags_are_the_default_limits() {
+        let cli = Cli::parse_from(["rdplog", "analyze", "x.pcap"]);
+        let Command::Analyze { limits, .. } = cli.command else { panic!("analyze") };
+        assert_eq!(limits.limits(), Limits::default());
+    }
 }

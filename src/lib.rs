@@ -25,6 +25,7 @@ pub mod events;
 pub mod explain;
 pub mod flow;
 pub mod input;
+pub mod limits;
 pub mod rdp;
 pub mod report;
 pub mod synth;

@@ -35,10 +35,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze { inputs, format, output, skew, redact } => {
+        Command::Analyze { inputs, format, output, skew, redact, limits } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let mut analysis = rdplog::analyze::analyze_with(&resolved, &rdplog::analyze::Options { skew })?;
+            let options = rdplog::analyze::Options { skew, limits: limits.limits() };
+            let mut analysis = rdplog::analyze::analyze_with(&resolved, &options)?;
             analysis.skipped_files = skipped;
             let format = format.or_else(|| output.as_deref().and_then(Format::from_extension)).unwrap_or(Format::Text);
             let mut opts = report::Options { redact, ..report::Options::new(format) };
@@ -62,10 +63,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let failed = analysis.diagnosis.as_ref().is_some_and(|d| d.failed_attempts > 0);
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Timeline { inputs, format, output } => {
+        Command::Timeline { inputs, format, output, limits } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let analysis = rdplog::analyze::analyze(&resolved)?;
+            let options = rdplog::analyze::Options { skew: None, limits: limits.limits() };
+            let analysis = rdplog::analyze::analyze_with(&resolved, &options)?;
             for s in &skipped {
                 eprintln!("rdplog: skipped {}", rdplog::report::escape::terminal(s));
             }
@@ -75,9 +77,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_timeline(&analysis, format, output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { cases_dir, summary, out, format, shard, quiet } => {
+        Command::Batch { cases_dir, summary, out, format, shard, quiet, limits } => {
             let opts = rdplog::batch::Options {
                 out,
+                limits: limits.limits(),
                 formats: format,
                 shard,
                 summary,

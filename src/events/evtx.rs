@@ -25,6 +25,7 @@
 
 mod fields;
 mod json;
+mod keep;
 mod record;
 
 use std::fs::File;
@@ -39,6 +40,8 @@ use serde::Serialize;
 
 use super::{LogStats, WinEvent};
 use crate::error::{Error, Result, WarningSink};
+pub use keep::Keep;
+use keep::Kept;
 use record::{Acc, RecordAt, Typer};
 
 /// The catalogue's question: keep the fields of this (provider, event id)?
@@ -104,19 +107,19 @@ pub fn read_evtx_counted<R: Read + Seek + Send>(
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
-    read_evtx_kept(input, name, wanted, &|_| true, usize::MAX, sink)
+    read_evtx_kept(input, name, wanted, &Keep::all(), sink)
 }
 
-/// `read_evtx_counted` that also drops wanted events failing `keep` as each batch of chunks is
-/// merged (e.g. events far outside a capture's time span), and keeps at most `per_event` of each
-/// provider/event id (the latest in file order), so that a log flooded with a catalogued event
-/// does not hold them all in memory. Counts still cover every record.
+/// `read_evtx_counted` that keeps in memory only the wanted events `keep` allows: within its
+/// time window, at most `keep.per_event` of each provider/event id (the latest in file order),
+/// and what was read before `keep.deadline`. Batches of chunks are read newest first so that
+/// events beyond the cap are never built (`keep.rs`); the events come back in file order.
+/// Counts still cover every record read.
 pub fn read_evtx_kept<R: Read + Seek + Send>(
     mut input: R,
     name: &str,
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
-    keep: &(dyn Fn(&WinEvent) -> bool + Sync),
-    per_event: usize,
+    keep: &Keep,
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
     let io = |source| Error::Io { path: name.into(), source };
@@ -131,69 +134,74 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
     // A partial last chunk is read too (zero-filled): `read_chunk` reports it.
     let body = len.saturating_sub(FILE_HEADER_SIZE);
     let total = body.div_ceil(CHUNK_SIZE as u64);
+    let batches = total.div_ceil(BATCH_CHUNKS as u64);
+    let mut ranges = (0..batches).rev().map(|b| b * BATCH_CHUNKS as u64..total.min((b + 1) * BATCH_CHUNKS as u64));
 
     let settings = Arc::new(ParserSettings::new());
     let shared_name: Arc<str> = Arc::from(name);
     let (mut stats, mut counters) = (LogStats::default(), EvtxCounters::default());
-    let mut events: Vec<WinEvent> = Vec::new();
+    let mut kept = Kept::default();
+    // Warnings per batch, newest first, handed to the sink in file order at the end.
+    let mut warnings: Vec<(Vec<(u64, String)>, u64)> = Vec::new();
     let mut spare: Vec<Vec<u8>> = Vec::new();
-    if total > 0 {
-        input.seek(SeekFrom::Start(FILE_HEADER_SIZE)).map_err(io)?;
-    }
     // The next batch is read while the current one is parsed (`rayon::join`): at most two
     // batches of chunk buffers exist at a time.
-    let mut batch = read_batch(&mut input, 0..total.min(BATCH_CHUNKS as u64), &mut spare).map_err(io)?;
-    let mut next = total.min(BATCH_CHUNKS as u64);
+    let mut batch = read_batch(&mut input, ranges.next().unwrap_or(0..0), &mut spare).map_err(io)?;
     while !batch.is_empty() {
-        let following = next..total.min(next + BATCH_CHUNKS as u64);
-        next = following.end;
+        let following = ranges.next().unwrap_or(0..0);
+        let wanted_now = |provider: &str, id: u16| wanted(provider, id) && !kept.is_full(provider, id);
         let (done, read) = rayon::join(
             || {
                 batch
                     .into_par_iter()
-                    .map(|(number, buf, got)| read_chunk(number, buf, got, &shared_name, wanted, &settings))
+                    .map(|(number, buf, got)| read_chunk(number, buf, got, &shared_name, &wanted_now, keep, &settings))
                     .collect::<Vec<(Acc, Option<Vec<u8>>)>>()
             },
-            || read_batch(&mut input, following, &mut spare),
+            || read_batch(&mut input, following.clone(), &mut spare),
         );
         batch = read.map_err(io)?;
-        let done: Vec<(Acc, Option<Vec<u8>>)> = done
-            .into_iter()
-            .map(|(mut acc, buf)| {
-                acc.events.retain(|e| keep(e));
-                (acc, buf)
-            })
-            .collect();
-        // After the first batch, room for the whole file at the same rate of kept events, so that
-        // a log with many of them is not copied over and over as the list grows.
-        if events.capacity() == 0 {
-            let kept: u64 = done.iter().map(|(acc, _)| acc.events.len() as u64).sum();
-            events.reserve((kept * total / done.len().max(1) as u64 + kept / 8) as usize);
-        }
+        let mut events = Vec::new();
+        let mut notes = (Vec::new(), 0);
         for (acc, buf) in done {
-            for (offset, message) in acc.warnings {
-                sink.push(offset, None, message);
-            }
-            sink.dropped += acc.dropped;
+            notes.0.extend(acc.warnings);
+            notes.1 += acc.dropped;
             stats.merge(acc.stats);
             events.extend(acc.events);
             counters.add(acc.counters);
             spare.extend(buf);
         }
-        crate::events::keep_latest(&mut events, per_event);
+        notes.0.truncate(crate::error::MAX_WARNINGS);
+        warnings.push(notes);
+        kept.add(events, keep.per_event);
+        if !batch.is_empty() && keep.deadline.expired() {
+            let rest = format!("chunks 0 to {} (the oldest)", following.end - 1);
+            warnings.push((vec![(FILE_HEADER_SIZE, keep.deadline.message(&rest))], 0));
+            break;
+        }
     }
-    crate::events::warn_trimmed(&events, &stats, per_event, sink);
+    for (list, dropped) in warnings.into_iter().rev() {
+        for (offset, message) in list {
+            sink.push(offset, None, message);
+        }
+        sink.dropped += dropped;
+    }
+    let events = kept.finish();
+    crate::events::warn_trimmed(&events, &stats, keep.per_event, sink);
     Ok((stats, events, counters))
 }
 
-/// Chunks `numbers` read from the stream (positioned at the first), each as (number, 64 KiB
-/// buffer zero-filled past the bytes read, bytes read).
+/// Chunks `numbers` read from the stream, each as (number, 64 KiB buffer zero-filled past the
+/// bytes read, bytes read).
 fn read_batch(
-    input: &mut impl Read,
+    input: &mut (impl Read + Seek),
     numbers: std::ops::Range<u64>,
     spare: &mut Vec<Vec<u8>>,
 ) -> std::io::Result<Vec<(u64, Vec<u8>, usize)>> {
     let mut batch = Vec::with_capacity(BATCH_CHUNKS);
+    if numbers.is_empty() {
+        return Ok(batch);
+    }
+    input.seek(SeekFrom::Start(FILE_HEADER_SIZE + numbers.start * CHUNK_SIZE as u64))?;
     for number in numbers {
         let mut buf = spare.pop().unwrap_or_default();
         buf.resize(CHUNK_SIZE, 0);
@@ -277,6 +285,7 @@ fn read_chunk(
     got: usize,
     name: &Arc<str>,
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    keep: &Keep,
     settings: &Arc<ParserSettings>,
 ) -> (Acc, Option<Vec<u8>>) {
     let base = FILE_HEADER_SIZE + number * CHUNK_SIZE as u64;
@@ -330,7 +339,7 @@ fn read_chunk(
             ),
         );
     }
-    let mut typer = Typer::new(number, base, name.clone(), wanted);
+    let mut typer = Typer::new(number, base, name.clone(), wanted, keep.window);
     let mut records = Acc::default();
     if !walk_own(&data, got, &mut typer, &mut records) {
         records = Acc::default();

@@ -25,6 +25,7 @@ use self::udp::UdpFlow;
 use crate::error::WarningSink;
 use crate::input::link::{self, IpPacket, Skip};
 use crate::input::pcap::Packet;
+use crate::limits::Limits;
 use crate::rdp::analyzer::{Dir, RdpAnalyzer};
 use crate::rdp::x224::looks_like_connection_request;
 use crate::time::Ts;
@@ -33,10 +34,6 @@ use crate::time::Ts;
 pub const RDP_PORT: u16 = 3389;
 /// Ports that identify the server side of a flow whose SYN was not captured.
 const SERVER_PORTS: [u16; 3] = [3389, 443, 3391];
-/// Stream bytes handed to the RDP analyzer per direction at most.
-pub const PAYLOAD_BUDGET: usize = 64 * 1024;
-/// Live flows at most; beyond this new flows are counted but not tracked.
-pub const MAX_FLOWS: usize = 200_000;
 /// Client payload segments examined for an X.224 Connection Request on a port that is not 3389
 /// (a tunnel such as SOCKS5 speaks first, then carries RDP).
 const MAX_CONTENT_PROBES: u8 = 4;
@@ -87,7 +84,8 @@ pub struct TcpFlow {
 }
 
 impl TcpFlow {
-    fn new(client: SocketAddr, server: SocketAddr, at: At, mid_stream: bool) -> Self {
+    /// `budget`: stream bytes handed to the RDP analyzer per direction at most.
+    fn new(client: SocketAddr, server: SocketAddr, at: At, mid_stream: bool, budget: usize) -> Self {
         let rdp_by = (server.port() == RDP_PORT || client.port() == RDP_PORT).then_some(RdpBy::Port);
         TcpFlow {
             client,
@@ -104,7 +102,7 @@ impl TcpFlow {
             rdp: RdpAnalyzer::new(),
             last_seen: [None, None],
             probes: 0,
-            reasm: Some(Box::new([Reassembler::new(PAYLOAD_BUDGET), Reassembler::new(PAYLOAD_BUDGET)])),
+            reasm: Some(Box::new([Reassembler::new(budget), Reassembler::new(budget)])),
         }
     }
 
@@ -193,6 +191,9 @@ pub struct FlowTable {
     last_sweep: Ts,
     warned_full: bool,
     warned_links: Vec<u32>,
+    /// Payload bytes per direction and live flows at most (`Limits`).
+    budget: usize,
+    max_flows: usize,
 }
 
 impl Default for FlowTable {
@@ -203,6 +204,13 @@ impl Default for FlowTable {
 
 impl FlowTable {
     pub fn new() -> Self {
+        Self::with_limits(&Limits::default())
+    }
+
+    /// A table that tracks at most `limits.max_flows` live flows (later new flows are counted,
+    /// with a warning) and hands at most `limits.flow_payload` bytes per direction to the RDP
+    /// parsers.
+    pub fn with_limits(limits: &Limits) -> Self {
         FlowTable {
             map: FxHashMap::default(),
             finished: Vec::new(),
@@ -210,6 +218,8 @@ impl FlowTable {
             last_sweep: Ts(i64::MIN),
             warned_full: false,
             warned_links: Vec::new(),
+            budget: limits.flow_payload,
+            max_flows: limits.max_flows,
         }
     }
 
@@ -292,16 +302,19 @@ impl FlowTable {
             }
         }
         if !self.map.contains_key(&key) {
-            if self.map.len() >= MAX_FLOWS {
+            if self.map.len() >= self.max_flows {
                 self.sweep(at.ts, warn);
-                if self.map.len() >= MAX_FLOWS {
+                if self.map.len() >= self.max_flows {
                     self.stats.untracked_flows += 1;
                     if !self.warned_full {
                         self.warned_full = true;
                         warn.push(
                             pkt.offset,
                             Some(pkt.frame),
-                            format!("more than {MAX_FLOWS} concurrent flows: later new flows are not tracked"),
+                            format!(
+                                "more than {} concurrent flows (--max-flows): later new flows are counted, not tracked",
+                                self.max_flows
+                            ),
                         );
                     }
                     return;
@@ -323,7 +336,7 @@ impl FlowTable {
                 (d, s, true)
             };
             self.stats.tcp_flows += 1;
-            self.map.insert(key, Slot::Tcp(Box::new(TcpFlow::new(client, server, at, mid))));
+            self.map.insert(key, Slot::Tcp(Box::new(TcpFlow::new(client, server, at, mid, self.budget))));
         }
         let Some(Slot::Tcp(flow)) = self.map.get_mut(&key) else {
             if let Some(Slot::Ignored { last }) = self.map.get_mut(&key) {

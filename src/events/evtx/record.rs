@@ -185,6 +185,8 @@ pub(super) struct Typer<'w> {
     pub base: u64,
     input: Arc<str>,
     wanted: &'w Wanted<'w>,
+    /// Wanted events outside this span are only counted.
+    window: Option<(Ts, Ts)>,
     plans: FxHashMap<usize, Result<Rc<RootPlan>, BinXmlError>>,
     fields: FieldCache,
     namer: Namer,
@@ -258,12 +260,13 @@ fn slot_text<'p>(slot: &'p Slot, values: &[ValueRef], chunk: &[u8]) -> Cow<'p, s
 }
 
 impl<'w> Typer<'w> {
-    pub fn new(number: u64, base: u64, input: Arc<str>, wanted: &'w Wanted<'w>) -> Self {
+    pub fn new(number: u64, base: u64, input: Arc<str>, wanted: &'w Wanted<'w>, window: Option<(Ts, Ts)>) -> Self {
         Typer {
             number,
             base,
             input,
             wanted,
+            window,
             plans: FxHashMap::default(),
             fields: FieldCache::default(),
             namer: Namer::default(),
@@ -312,12 +315,13 @@ impl<'w> Typer<'w> {
         let provider = self.provider.update(&plan.provider, values, chunk, true)?;
         let computer = self.computer.update(&plan.computer, values, chunk, false)?;
         let mut event = None;
-        if (self.wanted)(&provider, event_id) {
+        let ts = filetime_to_ts(filetime.unwrap_or(r.filetime));
+        if self.keeps(ts) && (self.wanted)(&provider, event_id) {
             self.namer.reset();
             self.fields.collect(chunk, &plan.body, values, &mut self.namer, 0)?;
             let activity = slot_text(&plan.activity, values, chunk).to_ascii_lowercase();
             event = Some(WinEvent {
-                ts: filetime_to_ts(filetime.unwrap_or(r.filetime)),
+                ts,
                 input: self.input.clone(),
                 record_id: slot_uint(&plan.record_id, values, chunk).unwrap_or(r.id),
                 provider: provider.clone(),
@@ -335,11 +339,16 @@ impl<'w> Typer<'w> {
         Ok(())
     }
 
+    fn keeps(&self, ts: Ts) -> bool {
+        self.window.is_none_or(|(a, b)| ts >= a && ts <= b)
+    }
+
     /// Types one record from the crate's JSON rendering (the fallback) and commits it.
     pub fn record_json(&mut self, value: &serde_json::Value, r: &RecordAt, acc: &mut Acc) -> Result<(), Fail> {
         let j = json::typed(value).ok_or("JSON rendering has no System/EventID")?;
-        let event = (self.wanted)(&j.provider, j.event_id).then(|| WinEvent {
-            ts: filetime_to_ts(j.filetime.unwrap_or(r.filetime)),
+        let ts = filetime_to_ts(j.filetime.unwrap_or(r.filetime));
+        let event = (self.keeps(ts) && (self.wanted)(&j.provider, j.event_id)).then(|| WinEvent {
+            ts,
             input: self.input.clone(),
             record_id: j.record_id.unwrap_or(r.id),
             provider: j.provider.as_str().into(),
