@@ -392,13 +392,16 @@ pub fn analyze_capture_with(
     Ok((stats, flow_stats, connection::build(name, finished)))
 }
 
-/// A stream that ends early when its deadline passes, remembering where (`stopped`).
+/// A stream that ends early when its deadline passes, remembering where (`stopped`). Its first
+/// `TIMED_MIN` bytes are always read, so that the format and the first records are known.
 struct Timed<R> {
     inner: R,
     deadline: Deadline,
     pos: u64,
     stopped: std::rc::Rc<std::cell::Cell<Option<u64>>>,
 }
+
+const TIMED_MIN: u64 = 1 << 20;
 
 impl<R> Timed<R> {
     fn new(inner: R, deadline: Deadline) -> Self {
@@ -408,7 +411,7 @@ impl<R> Timed<R> {
 
 impl<R: Read> Read for Timed<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.deadline.expired() {
+        if self.pos >= TIMED_MIN && self.deadline.expired() {
             self.stopped.set(Some(self.pos));
             return Ok(0);
         }

@@ -9,6 +9,7 @@ mod evtx;
 mod evtx_writer;
 mod expected;
 mod fuzz_regressions;
+mod limits;
 mod output_safety;
 mod report;
 mod samples;

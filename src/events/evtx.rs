@@ -173,7 +173,9 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
         notes.0.truncate(crate::error::MAX_WARNINGS);
         warnings.push(notes);
         kept.add(events, keep.per_event);
-        if !batch.is_empty() && keep.deadline.expired() {
+        // Past the deadline, reading stops once some records were read (the newest chunks of a
+        // preallocated log are often still empty).
+        if !batch.is_empty() && stats.records > 0 && keep.deadline.expired() {
             let rest = format!("chunks 0 to {} (the oldest)", following.end - 1);
             warnings.push((vec![(FILE_HEADER_SIZE, keep.deadline.message(&rest))], 0));
             break;
