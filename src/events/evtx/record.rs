@@ -196,6 +196,9 @@ pub(super) struct Typer<'w> {
     provider: Recent,
     computer: Recent,
     channel: Recent,
+    /// `wanted`'s answers for the provider of the last record, by event id: the catalogue is
+    /// asked once per provider and id in a chunk, not once per record.
+    answers: (Arc<str>, FxHashMap<u16, bool>),
 }
 
 /// The text of one System slot in the last record, with the value bytes it came from (`None`:
@@ -274,6 +277,7 @@ impl<'w> Typer<'w> {
             provider: Recent::default(),
             computer: Recent::default(),
             channel: Recent::default(),
+            answers: Default::default(),
         }
     }
 
@@ -316,7 +320,7 @@ impl<'w> Typer<'w> {
         let computer = self.computer.update(&plan.computer, values, chunk, false)?;
         let mut event = None;
         let ts = filetime_to_ts(filetime.unwrap_or(r.filetime));
-        if self.keeps(ts) && (self.wanted)(&provider, event_id) {
+        if self.keeps(ts) && self.is_wanted(&provider, event_id) {
             self.namer.reset();
             self.fields.collect(chunk, &plan.body, values, &mut self.namer, 0)?;
             let activity = slot_text(&plan.activity, values, chunk).to_ascii_lowercase();
@@ -337,6 +341,14 @@ impl<'w> Typer<'w> {
         self.commit(acc, r, &provider, event_id, filetime, &computer, event);
         acc.counters.typed += 1;
         Ok(())
+    }
+
+    fn is_wanted(&mut self, provider: &Arc<str>, event_id: u16) -> bool {
+        if !Arc::ptr_eq(&self.answers.0, provider) {
+            self.answers = (provider.clone(), FxHashMap::default());
+        }
+        let wanted = self.wanted;
+        *self.answers.1.entry(event_id).or_insert_with(|| wanted(provider, event_id))
     }
 
     fn keeps(&self, ts: Ts) -> bool {
