@@ -100,6 +100,10 @@ Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases f
         /// No progress bar (it is only drawn when stderr is a terminal anyway).
         #[arg(short, long)]
         quiet: bool,
+        /// Largest total a .zip case may unpack to; a bigger archive (or a zip bomb) is refused
+        /// with an error on its row.
+        #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size, help_heading = "Limits")]
+        max_archive_unpacked: u64,
         #[command(flatten)]
         limits: LimitArgs,
     },

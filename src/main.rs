@@ -77,9 +77,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_timeline(&analysis, format, output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { cases_dir, summary, out, format, shard, quiet, limits } => {
+        Command::Batch { cases_dir, summary, out, format, shard, quiet, max_archive_unpacked, limits } => {
+            let archive = rdplog::batch::archive::Limits { max_total: max_archive_unpacked, ..Default::default() };
             let opts = rdplog::batch::Options {
                 out,
+                archive,
                 limits: limits.limits(),
                 formats: format,
                 shard,

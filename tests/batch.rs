@@ -64,7 +64,7 @@ fn zip_members(path: &Path, members: &[(String, Vec<u8>)]) {
     w.finish().unwrap();
 }
 
-fn zip_dir(dir: &Path, path: &Path) {
+pub fn zip_dir(dir: &Path, path: &Path) {
     let members: Vec<(String, Vec<u8>)> =
         files_under(dir).into_iter().map(|rel| (rel.clone(), std::fs::read(dir.join(&rel)).unwrap())).collect();
     zip_members(path, &members);
@@ -125,7 +125,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 /// Summary rows by case name, each a column → value map.
-fn summary_rows(csv: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn summary_rows(csv: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     let text = std::fs::read_to_string(csv).expect("summary written");
     let mut rows = parse_csv(&text).into_iter();
     let header = rows.next().expect("header");

@@ -106,3 +106,20 @@ fn limits_are_in_the_help() {
         assert!(help.contains(flag), "{flag} in {help}");
     }
 }
+
+#[test]
+fn max_archive_unpacked_refuses_the_case_not_the_batch() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cases = tmp.path().join("cases");
+    std::fs::create_dir(&cases).expect("mkdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/certificate");
+    crate::batch::zip_dir(&sample, &cases.join("zipped.zip"));
+    let summary = tmp.path().join("summary.csv");
+    let args = ["batch", "--quiet", "--max-archive-unpacked", "1K", "--summary", summary.to_str().unwrap()];
+    let out = rdplog(&[&args[..], &[cases.to_str().unwrap()]].concat());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let rows = crate::batch::summary_rows(&summary);
+    let row = &rows["zipped"];
+    let error = row.values().find(|v| v.contains("--max-archive-unpacked")).expect("the refusal names the flag");
+    assert!(error.contains("more than the limit of 1024 bytes"), "{row:?}");
+}

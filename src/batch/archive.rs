@@ -95,8 +95,13 @@ fn make_temp_dir() -> std::io::Result<PathBuf> {
     Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary folder name")))
 }
 
+/// A size for messages: GiB or MiB with one decimal, or bytes.
 fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Unpacks `archive` into a new temporary folder within `limits`.
@@ -131,8 +136,8 @@ pub fn extract(archive: &Path, limits: &Limits) -> Result<Extracted> {
     }
     if declared > limits.max_total {
         return Err(refuse(format!(
-            "the archive would unpack to {} ({}), more than the limit of {}; unpack it yourself",
-            declared,
+            "the archive would unpack to {}, more than the limit of {} (--max-archive-unpacked); unpack it \
+             yourself or raise the limit",
             gib(declared),
             gib(limits.max_total)
         )));
