@@ -98,7 +98,8 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
         .flatten()
         .flat_map(|(_, conns, _, _)| conns.iter().flat_map(|c| [c.start, c.end]))
         .fold(None, |acc: Option<(Ts, Ts)>, t| Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
-    let window = span.map(|(a, b)| (Ts(a.0 - EVENT_MARGIN_NS), Ts(b.0 + EVENT_MARGIN_NS)));
+    // Saturating: a damaged timestamp puts a connection at an end of `Ts`'s range.
+    let window = span.map(|(a, b)| (Ts(a.0.saturating_sub(EVENT_MARGIN_NS)), Ts(b.0.saturating_add(EVENT_MARGIN_NS))));
     results.extend(logs.par_iter().map(|i| analyze_one(i, window, &opts.limits)).collect::<Vec<_>>());
     let mut out = Analysis::default();
     let mut unreadable = Vec::new();
@@ -184,7 +185,9 @@ fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec
             continue;
         }
         let outside = match span {
-            (Some(first), Some(last)) => e.ts.0 < first.0 - 60_000_000_000 || e.ts.0 > last.0 + 60_000_000_000,
+            (Some(first), Some(last)) => {
+                e.ts.0 < first.0.saturating_sub(60_000_000_000) || e.ts.0 > last.0.saturating_add(60_000_000_000)
+            }
             _ => true,
         };
         if !packets.is_empty() && !outside && !client_ips.contains(&client.ip.to_string()) {

@@ -76,7 +76,7 @@ impl Correlation {
     /// The capture-clock time of an event.
     pub fn adjust(&self, e: &TypedEvent) -> Ts {
         let off = self.skews.iter().find(|s| s.source == e.host).map(|s| s.offset_seconds).unwrap_or(0.0);
-        Ts(e.ts.0 - (off * 1e9) as i64)
+        Ts(e.ts.0.saturating_sub((off * 1e9) as i64))
     }
 }
 
@@ -131,7 +131,7 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
         let Some(addr) = e.client.and_then(|c| c.port.map(|p| SocketAddr::new(c.ip, p))) else { continue };
         let Some(cands) = by_client.get(&addr) else { continue };
         // Port reuse: the connection whose start is nearest to the event.
-        if let Some(&ci) = cands.iter().min_by_key(|&&ci| (e.ts.0 - conns[ci].start.0).unsigned_abs()) {
+        if let Some(&ci) = cands.iter().min_by_key(|&&ci| e.ts.0.abs_diff(conns[ci].start.0)) {
             if e.ts.since(conns[ci].start).abs() <= MAX_OFFSET_S {
                 exact.push((ci, ei));
             }
@@ -232,7 +232,8 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
             // A connection seen only in the logs has no packet times to bound it: its events
             // (logon, session start) follow the "connection accepted" event by seconds.
             let w = if c.tcp.is_none() && c.udp.is_none() { LOG_ONLY_WINDOW_NS } else { window };
-            if ts.0 < c.start.0 - w || ts.0 > c.end.0 + w {
+            // Saturating: damaged timestamps put events and connections at the ends of `Ts`'s range.
+            if ts.0 < c.start.0.saturating_sub(w) || ts.0 > c.end.0.saturating_add(w) {
                 continue;
             }
             let by = if e.client.is_some_and(|a| client_of(c).is_some_and(|ca| ca.ip() == a.ip)) {

@@ -16,6 +16,7 @@ use rdplog::events::evtx::{EvtxCounters, read_evtx_counted};
 use rdplog::events::{LogStats, WinEvent};
 use rdplog::input::pcap::read_packets;
 use rdplog::rdp::tls::{TlsStream, TlsSummary};
+use rdplog::report::{Format, render};
 
 fn hex(s: &str) -> Vec<u8> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
@@ -345,4 +346,159 @@ fn evtx_damaged_records_in_a_truncated_chunk() {
         "{w:?}"
     );
     assert!(has(&w, "unfinished element start"), "{w:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole pipeline (`analyze::analyze`, then every report format)
+
+/// Analyses the files (written to a temp folder under these names) and renders every format.
+fn analyze_files(files: &[(&str, &[u8])]) -> rdplog::analyze::Analysis {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs: Vec<_> = files
+        .iter()
+        .map(|(name, bytes)| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write input");
+            rdplog::input::detect(&path).expect("format detected")
+        })
+        .collect();
+    let analysis = rdplog::analyze::analyze(&inputs).expect("analysed");
+    for format in [Format::Text, Format::Md, Format::Html, Format::Json] {
+        render(&analysis, format, &mut Vec::new()).expect("rendered");
+    }
+    analysis
+}
+
+/// Found by the `analyze` target (minimised with `cargo fuzz tmin`): a pcapng whose one packet,
+/// a UDP datagram to port 3389, is stamped 0x00d605f0_86743f88 µs (year 3870). The time saturates
+/// at the end of `Ts`'s range, and widening the capture's span by the one-hour event margin
+/// overflowed (a panic with overflow checks, a wrapped window that drops every event without).
+const FAR_FUTURE_PCAPNG: &str = "
+    0a0d0d0a 94000000 4d3c2b1a 47697070 61312900 00000000 94000000 01000000
+    14000000 01000000 ffff0000 14000000 06000000 88000000 00000000 f005d600
+    883f7486 65000000 65000100 00000000 00000705 00000008 8100051c 08004500
+    0053ce79 00007d11 32fa0a08 25640a64 0257c9c4 0d3d003f cefd1097 603f0400
+    000c0001 0c00e65f 8475e65f 84751703 03001e00 00000000 00000807 2d750d60
+    8eecc688 afcb167b c9485905 98a4342d 41000000 88000000 00";
+
+#[test]
+fn analyze_capture_at_the_end_of_time() {
+    let a = analyze_files(&[("capture.pcapng", &hex(FAR_FUTURE_PCAPNG))]);
+    assert_eq!(a.inputs[0].records, 1);
+    assert_eq!(a.connections.len(), 1);
+    assert_eq!(a.connections[0].end.0, i64::MAX, "the time saturates");
+    let w: Vec<String> = a.warnings.iter().map(|w| w.message.clone()).collect();
+    assert!(has(&w, "packet(s) were cut short by the capture's snaplen"), "{w:?}");
+}
+
+/// The same capture with a log. An event from 2038 is far outside the capture's span: counted,
+/// not kept. One stamped 9999-12-31 saturates to the capture's time, so it is kept, and its
+/// client (the capture's client IP, another port) becomes a log-only connection; the span test
+/// for that (60 s around the capture's connections) overflowed too.
+#[test]
+fn analyze_capture_at_the_end_of_time_with_a_log() {
+    let early = xml_export(&[failed_logon("2038-01-19T03:14:07Z", 1, "10.8.37.100", 51653)]);
+    let a = analyze_files(&[("capture.pcapng", &hex(FAR_FUTURE_PCAPNG)), ("Security.xml", early.as_bytes())]);
+    assert_eq!(a.inputs.iter().map(|i| i.records).collect::<Vec<_>>(), [1, 1]);
+    assert!(a.events.is_empty());
+    assert_eq!(a.connections.len(), 1);
+
+    let late = xml_export(&[failed_logon("9999-12-31T23:59:59Z", 1, "10.8.37.100", 51653)]);
+    let a = analyze_files(&[("capture.pcapng", &hex(FAR_FUTURE_PCAPNG)), ("Security.xml", late.as_bytes())]);
+    assert_eq!(a.events.len(), 1);
+    assert_eq!(a.events[0].ts.0, i64::MAX);
+    assert_eq!(a.connections.len(), 2);
+    assert_eq!(a.connections.iter().filter(|c| c.tcp.is_none() && c.udp.is_none()).count(), 1, "from the log");
+}
+
+/// A wevtutil-style export of these events.
+fn xml_export(events: &[String]) -> String {
+    format!("<Events>{}</Events>", events.concat())
+}
+
+fn xml_event(provider: &str, id: u16, time: &str, record: u64, data: &str) -> String {
+    format!(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+         <Provider Name='{provider}'/><EventID>{id}</EventID><TimeCreated SystemTime='{time}'/>\
+         <EventRecordID>{record}</EventRecordID><Computer>rdsh01</Computer></System>{data}</Event>"
+    )
+}
+
+/// Security 4625, a failed RDP logon (type 10) from a client ip:port.
+fn failed_logon(time: &str, record: u64, ip: &str, port: u16) -> String {
+    let data = format!(
+        "<EventData><Data Name='LogonType'>10</Data><Data Name='IpAddress'>{ip}</Data>\
+         <Data Name='IpPort'>{port}</Data></EventData>"
+    );
+    xml_event("Microsoft-Windows-Security-Auditing", 4625, time, record, &data)
+}
+
+/// Logs only: failed logons from one client ip:port stamped 1601-01-01 (a zero FILETIME, as
+/// damaged logs hold; the time saturates at the start of `Ts`'s range) and 2026 make one
+/// log-only connection spanning both, another client a second one, and an RCM 1149 (client IP,
+/// no port) is joined by time window. Matching events to connections by port (nearest start),
+/// the time window, and a `--skew` shift all subtracted times without saturating.
+#[test]
+fn analyze_log_with_an_event_at_the_start_of_time() {
+    let rcm = xml_event(
+        "Microsoft-Windows-TerminalServices-RemoteConnectionManager",
+        1149,
+        "2026-03-01T10:00:01Z",
+        4,
+        "<UserData><EventXML><Param1>alice</Param1><Param2>CORP</Param2><Param3>10.0.0.6</Param3></EventXML></UserData>",
+    );
+    let log = xml_export(&[
+        failed_logon("1601-01-01T00:00:00Z", 1, "10.0.0.5", 50000),
+        failed_logon("2026-03-01T09:59:00Z", 2, "10.0.0.5", 50000),
+        failed_logon("2026-03-01T10:00:00Z", 3, "10.0.0.6", 50001),
+        rcm,
+    ]);
+    let a = analyze_files(&[("Security.xml", log.as_bytes())]);
+    assert_eq!(a.events.len(), 4);
+    assert_eq!(a.connections.len(), 2);
+    assert_eq!(a.connections[0].start.0, i64::MIN, "the time saturates");
+    assert_eq!(a.connections[0].client, "10.0.0.5:50000");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("Security.xml");
+    std::fs::write(&path, &log).expect("write input");
+    let input = rdplog::input::detect(&path).expect("format detected");
+    let opts = rdplog::analyze::Options { skew: Some(5.0), ..Default::default() };
+    let a = rdplog::analyze::analyze_with(&[input], &opts).expect("analysed");
+    assert_eq!(a.connections.len(), 2);
+}
+
+/// pcapng blocks for the next test (draft-ietf-opsawg-pcapng §4: type, length, body, length).
+fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let len = (12 + body.len().div_ceil(4) * 4) as u32;
+    let mut b = [kind.to_le_bytes(), len.to_le_bytes()].concat();
+    b.extend_from_slice(body);
+    b.resize(len as usize - 4, 0);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+/// Two identical SYNs to port 3389, the first stamped at the end of `Ts`'s range (interface 0:
+/// 2^63 µs), the second at its start (interface 1: if_tsoffset -2^62 s): checking whether the
+/// second is a capture duplicate of the first subtracted their times without saturating.
+#[test]
+fn analyze_duplicate_segment_from_the_other_end_of_time() {
+    // IPv4 10.0.0.1 → 10.0.0.2, TCP 50000 → 3389, SYN (checksums are not checked).
+    let syn = hex("45000028 00010000 40060000 0a000001 0a000002  c3500d3d 00000001 00000000 50022000 00000000");
+    let shb = block(0x0A0D_0D0A, &hex("4d3c2b1a 0100 0000 ffffffffffffffff"));
+    let idb0 = block(1, &hex("6500 0000 00000400")); // LINKTYPE_RAW, snaplen 256 KiB
+    let mut idb1_body = hex("6500 0000 00000400 0e00 0800"); // option 14 (if_tsoffset), 8 bytes
+    idb1_body.extend_from_slice(&(-(1i64 << 62)).to_le_bytes());
+    idb1_body.extend_from_slice(&[0; 4]); // opt_endofopt
+    let idb1 = block(1, &idb1_body);
+    let epb = |iface: u32, ts: u64| {
+        let head = [iface, (ts >> 32) as u32, ts as u32, syn.len() as u32, syn.len() as u32];
+        let mut body: Vec<u8> = head.iter().flat_map(|v| v.to_le_bytes()).collect();
+        body.extend_from_slice(&syn);
+        block(6, &body)
+    };
+    let capture = [shb, idb0, idb1, epb(0, 1 << 63), epb(1, 0)].concat();
+    let a = analyze_files(&[("capture.pcapng", &capture)]);
+    assert_eq!(a.inputs[0].records, 2);
+    assert_eq!(a.connections.len(), 1);
 }

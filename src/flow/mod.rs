@@ -369,7 +369,9 @@ impl FlowTable {
             len: seg.payload_len,
             ip_id: seg.ip_id,
         };
-        let duplicate = flow.last_seen[idx].is_some_and(|(s, ts)| s == sig && at.ts.0 - ts.0 <= DUPLICATE_WINDOW_NS);
+        // Saturating, like every time difference here: damaged timestamps sit at the ends of the range.
+        let duplicate =
+            flow.last_seen[idx].is_some_and(|(s, ts)| s == sig && at.ts.0.saturating_sub(ts.0) <= DUPLICATE_WINDOW_NS);
         flow.last_seen[idx] = Some((sig, at.ts));
         if duplicate {
             flow.capture_duplicates += 1;
