@@ -133,6 +133,17 @@ fn bench_capture(c: &mut Criterion) {
         })
     });
     group.finish();
+    // Packets per second, from one more timed run (criterion reports one throughput unit).
+    let start = std::time::Instant::now();
+    let file = File::open(&path).expect("open bench capture");
+    let (stats, _, _) = analyze_capture(file, "bench", &mut WarningSink::new("bench")).expect("analyze");
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "one run: {} packets in {secs:.3} s: {:.2} M packets/s, {:.0} MB/s",
+        stats.packets,
+        stats.packets as f64 / secs / 1e6,
+        size as f64 / secs / 1e6
+    );
     if let Some(kib) = peak_rss_kib() {
         eprintln!("peak resident memory (VmHWM): {:.1} MB", kib as f64 / 1024.0);
     }
