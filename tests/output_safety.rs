@@ -336,15 +336,6 @@ fn hostile_file_names_are_inert_in_every_format() {
     // outside code spans no `<`, `[` or `]` is left unescaped (`*` is: the report's own bold).
     let md = analyze_stdout(&dir, "md");
     assert_no_raw_controls("md", &md);
-    let mut columns = None;
-    for line in md.lines() {
-        if !line.starts_with('|') {
-            columns = None;
-            continue;
-        }
-        let cells = line.replace("\\|", "").matches('|').count();
-        assert_eq!(*columns.get_or_insert(cells), cells, "{line}");
-    }
     crate::util::assert_markdown_inert(&md);
     assert!(md.contains("x\\<img src=x onerror=alert(1)\\>.pcap"), "{md}");
     assert!(md.contains("pipe\\|\\`tick\\`\\*star\\*\\_u\\_.pcap"), "{md}");

@@ -44,9 +44,19 @@ pub fn rdplog_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("rdplog runs")
 }
 
-/// Outside code spans, every `<`, `[` and `]` of a Markdown report is backslash-escaped, so no
-/// tag or link can form from input text.
+/// Every table row of a Markdown report has as many cells as its header (no cell separator came
+/// from an input), and outside code spans every `<`, `[` and `]` is backslash-escaped, so no tag
+/// or link can form from input text.
 pub fn assert_markdown_inert(md: &str) {
+    let mut columns = None;
+    for line in md.lines() {
+        if !line.starts_with('|') {
+            columns = None;
+            continue;
+        }
+        let cells = line.replace("\\|", "").matches('|').count();
+        assert_eq!(*columns.get_or_insert(cells), cells, "{line}");
+    }
     for line in md.lines() {
         let (mut in_code, mut prev) = (false, ' ');
         for ch in line.chars() {
