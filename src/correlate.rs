@@ -322,8 +322,7 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
 mod tests {
     use super::*;
     use crate::connection::from_events;
-    use crate::events::WinEvent;
-    use crate::events::catalog::{CLIENT, SCHANNEL, type_event};
+    use crate::events::catalog::{CLIENT, SCHANNEL};
 
     const S: i64 = 1_000_000_000;
 
@@ -346,15 +345,7 @@ mod tests {
     }
 
     fn event(provider: &str, id: u16, at_ms: i64, fields: &[(&str, &str)]) -> TypedEvent {
-        let e = WinEvent {
-            ts: Ts(at_ms * 1_000_000),
-            provider: provider.into(),
-            event_id: id,
-            computer: "RDSH01".into(),
-            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            ..Default::default()
-        };
-        type_event(&e).expect("catalogued")
+        crate::events::catalog::typed_for_test(provider, id, Ts(at_ms * 1_000_000), fields)
     }
 
     #[test]

@@ -579,19 +579,10 @@ mod tests {
     use super::*;
     use crate::connection::from_events;
     use crate::correlate::JoinedBy;
-    use crate::events::WinEvent;
-    use crate::events::catalog::type_event;
     use crate::time::Ts;
 
     fn typed(provider: &str, id: u16, fields: &[(&str, &str)]) -> TypedEvent {
-        let e = WinEvent {
-            provider: provider.into(),
-            event_id: id,
-            computer: "RDSH01".into(),
-            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            ..Default::default()
-        };
-        type_event(&e).expect("catalogued")
+        crate::events::catalog::typed_for_test(provider, id, Ts(0), fields)
     }
 
     fn joined(n: usize) -> Vec<Joined> {

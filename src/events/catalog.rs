@@ -394,6 +394,20 @@ pub fn ntstatus_name(code: &str) -> &'static str {
     }
 }
 
+/// A catalogued event logged by "RDSH01" at `ts`, typed, for the tests of later stages.
+#[cfg(test)]
+pub(crate) fn typed_for_test(provider: &str, id: u16, ts: Ts, fields: &[(&str, &str)]) -> TypedEvent {
+    let e = WinEvent {
+        ts,
+        provider: provider.into(),
+        event_id: id,
+        computer: "RDSH01".into(),
+        fields: fields.iter().copied().collect(),
+        ..Default::default()
+    };
+    type_event(&e).expect("catalogued")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
