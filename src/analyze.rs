@@ -10,20 +10,22 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::connection::{self, Connection, Evidence};
+use crate::connection::{self, Connection};
 use crate::correlate::{ClockSkew, correlate};
-use crate::diagnose::{self, Diagnosis, Inputs};
+use crate::diagnose::{self, Diagnosis, Inputs, Verdict};
 use crate::error::{Error, Result, Warning, WarningSink};
 use crate::events::catalog::{CLIENT, CORE, LSASRV, SECURITY};
 use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
 use crate::events::evtx::{Keep, read_evtx_kept};
 use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
+use crate::evidence::{self, Evidence, Observation, Origin};
 use crate::flow::{FlowStats, FlowTable};
 use crate::input::pcap::{CaptureStats, read_packets};
 use crate::input::{self, Input, Kind};
 use crate::limits::{Deadline, Limits};
 use crate::time::Ts;
+use crate::vocab::{Endpoint, Side};
 
 /// One input in the inventory (DESIGN.md JSON contract `inputs[]`).
 #[derive(Clone, Debug, Serialize)]
@@ -65,10 +67,58 @@ pub struct Analysis {
     pub warnings: Vec<Warning>,
     /// Files inside input directories that were not usable.
     pub skipped_files: Vec<String>,
-    /// Clock offset of each log host against the capture.
+    /// Clock offset of each log host against the capture (the correlation's value).
     pub skews: Vec<ClockSkew>,
+    /// Per connection, the events joined to it as evidence, in time order (the correlation's
+    /// value).
+    pub joined: Vec<Vec<Evidence>>,
+    /// Per connection, its verdict (the diagnosis' value).
+    pub verdicts: Vec<Verdict>,
+    /// Per connection, the anomalies that did not end it.
+    pub observations: Vec<Vec<Observation>>,
     /// The case-level verdict.
     pub diagnosis: Option<Diagnosis>,
+}
+
+/// One connection with what the later stages found about it: the view every report reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    pub conn: &'a Connection,
+    pub verdict: Option<&'a Verdict>,
+    /// Events joined to it (packet evidence is `conn.evidence`).
+    pub joined: &'a [Evidence],
+    pub observations: &'a [Observation],
+}
+
+impl<'a> Attempt<'a> {
+    /// Packet and event evidence merged in time order (packets first at equal times).
+    pub fn evidence(&self) -> Vec<&'a Evidence> {
+        let mut out: Vec<&Evidence> = self.conn.evidence.iter().chain(self.joined).collect();
+        out.sort_by_key(|e| e.time);
+        out
+    }
+}
+
+impl Analysis {
+    /// Connection `i` with its findings.
+    pub fn attempt(&self, i: usize) -> Option<Attempt<'_>> {
+        Some(Attempt {
+            conn: self.connections.get(i)?,
+            verdict: self.verdicts.get(i),
+            joined: self.joined.get(i).map(Vec::as_slice).unwrap_or_default(),
+            observations: self.observations.get(i).map(Vec::as_slice).unwrap_or_default(),
+        })
+    }
+
+    /// Every connection with its findings, in id order.
+    pub fn attempts(&self) -> impl Iterator<Item = Attempt<'_>> {
+        (0..self.connections.len()).filter_map(|i| self.attempt(i))
+    }
+
+    /// The connection with this id, with its findings.
+    pub fn attempt_by_id(&self, id: &str) -> Option<Attempt<'_>> {
+        self.connections.iter().position(|c| c.id == id).and_then(|i| self.attempt(i))
+    }
 }
 
 /// Options that change the conclusions of `analyze`.
@@ -134,11 +184,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     }
     out.events.sort_by(|a, b| (a.ts, &a.input, a.record_id).cmp(&(b.ts, &b.input, b.record_id)));
     out.inputs.sort_by(|a, b| a.path.cmp(&b.path));
-    out.connections
-        .sort_by(|a, b| (a.start, &a.client, &a.server, &a.input).cmp(&(b.start, &b.client, &b.server, &b.input)));
-    for (i, c) in out.connections.iter_mut().enumerate() {
-        c.id = format!("C{}", i + 1);
-    }
+    sort_and_number(&mut out.connections);
     out.warnings.sort();
     let have = Inputs {
         capture: out.inputs.iter().any(|i| matches!(i.kind, "pcap" | "pcapng") && i.skipped.is_none()),
@@ -152,13 +198,18 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let extra = connections_from_events(&out.events, &packet_conns);
     out.connections = packet_conns;
     out.connections.extend(extra);
-    out.connections
-        .sort_by(|a, b| (a.start, &a.client, &a.server, &a.input).cmp(&(b.start, &b.client, &b.server, &b.input)));
-    for (i, c) in out.connections.iter_mut().enumerate() {
-        c.id = format!("C{}", i + 1);
-    }
+    sort_and_number(&mut out.connections);
     conclude(&mut out, opts, &have);
     Ok(out)
+}
+
+/// Sorts connections by start, then client, server and input (the order of the report), and
+/// numbers them C1, C2, ...
+fn sort_and_number(conns: &mut [Connection]) {
+    conns.sort_by_cached_key(|c| (c.start, c.client.to_string(), c.server.to_string(), c.input.clone()));
+    for (i, c) in conns.iter_mut().enumerate() {
+        c.id = format!("C{}", i + 1);
+    }
 }
 
 /// Connections seen only in the logs, from the events that name a client ip:port (RdpCoreTS
@@ -166,22 +217,20 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
 /// only addresses the capture does not have, and only from a client IP the capture saw or at a
 /// time the capture does not cover.
 fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec<Connection> {
-    let seen: std::collections::BTreeSet<&str> = packets.iter().map(|c| c.client.as_str()).collect();
-    let client_ips: std::collections::BTreeSet<String> = packets
-        .iter()
-        .filter_map(|c| c.client.parse::<std::net::SocketAddr>().ok())
-        .map(|a| a.ip().to_string())
-        .collect();
+    let seen: std::collections::BTreeSet<std::net::SocketAddr> =
+        packets.iter().filter_map(|c| c.client.addr()).collect();
+    let client_ips: std::collections::BTreeSet<std::net::IpAddr> =
+        packets.iter().filter_map(|c| c.client.addr()).map(|a| a.ip()).collect();
     let span = (packets.iter().map(|c| c.start).min(), packets.iter().map(|c| c.end).max());
-    let mut by_client: std::collections::BTreeMap<String, Connection> = std::collections::BTreeMap::new();
+    let mut by_client: std::collections::BTreeMap<std::net::SocketAddr, Connection> = std::collections::BTreeMap::new();
     for e in events {
         // Logons of type 3 are as often file sharing as NLA: a successful one alone does not make
         // an RDP attempt; a type 10 (RemoteInteractive) logon does.
         let rdp_logon = e.event_id == 4624 && e.fields.get("LogonType").is_some_and(|t| t == "10");
         let keyed = matches!((&*e.provider, e.event_id), (CORE, 131) | (SECURITY, 4625 | 5152 | 5157)) || rdp_logon;
         let Some(client) = e.client.filter(|c| keyed && c.port.is_some()) else { continue };
-        let key = client.to_string();
-        if seen.contains(key.as_str()) {
+        let Some(key) = client.port.map(|p| std::net::SocketAddr::new(client.ip, p)) else { continue };
+        if seen.contains(&key) {
             continue;
         }
         let outside = match span {
@@ -190,11 +239,12 @@ fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec
             }
             _ => true,
         };
-        if !packets.is_empty() && !outside && !client_ips.contains(&client.ip.to_string()) {
+        if !packets.is_empty() && !outside && !client_ips.contains(&client.ip) {
             continue;
         }
-        let c = by_client.entry(key.clone()).or_insert_with(|| {
-            connection::from_events(key, format!("{} (from its logs)", e.host), e.ts, e.ts, e.input.clone())
+        let c = by_client.entry(key).or_insert_with(|| {
+            let server = Endpoint::Host(e.host.to_string());
+            connection::from_events(Endpoint::Addr(key), server, e.ts, e.ts, e.input.clone())
         });
         c.start = c.start.min(e.ts);
         c.end = c.end.max(e.ts);
@@ -205,37 +255,31 @@ fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec
 /// Correlates, diagnoses each connection and the case.
 fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
     let corr = correlate(&a.connections, &a.events, opts.skew);
-    let mut verdicts = Vec::new();
-    for (i, c) in a.connections.iter_mut().enumerate() {
+    let mut ids = Vec::new();
+    for (i, c) in a.connections.iter().enumerate() {
         let joined = corr.joined.get(i).map(Vec::as_slice).unwrap_or_default();
-        for j in joined {
-            if let Some(e) = a.events.get(j.event) {
-                let file = std::path::Path::new(&e.input)
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                c.evidence.push(Evidence {
-                    time: j.ts,
-                    source: "event",
-                    reference: format!("{file}#{}", e.record_id),
-                    text: format!(
-                        "{} {} on {}: {}",
-                        crate::timeline::short_provider(&e.provider),
-                        e.event_id,
-                        e.host,
-                        e.summary
-                    ),
-                });
-            }
-        }
-        c.evidence.sort_by_key(|e| e.time);
+        a.joined.push(joined.iter().filter_map(|j| a.events.get(j.event).map(|e| event_evidence(e, j.ts))).collect());
         let facts = diagnose::facts(c, joined, &a.events);
-        let v = diagnose::diagnose(&facts, have);
-        verdicts.push((c.id.clone(), v.clone()));
-        c.verdict = Some(v);
+        a.verdicts.push(diagnose::diagnose(&facts, have));
+        a.observations.push(diagnose::observations(c, &facts));
+        ids.push(c.id.clone());
     }
+    let verdicts: Vec<(String, Verdict)> = ids.into_iter().zip(a.verdicts.iter().cloned()).collect();
     a.diagnosis = Some(diagnose::case_level(&verdicts, have));
     a.skews = corr.skews;
+}
+
+/// A joined event as evidence, at its time on the capture clock.
+fn event_evidence(e: &TypedEvent, ts: Ts) -> Evidence {
+    let file = std::path::Path::new(&e.input).file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
+    let side = if matches!(e.provider.as_str(), CLIENT | LSASRV) { Side::Client } else { Side::Server };
+    Evidence {
+        time: ts,
+        origin: Origin::Record { file: file.into(), record: e.record_id },
+        side,
+        kind: evidence::Kind::Event { provider: e.provider.as_str().into(), id: e.event_id },
+        text: format!("{} {} on {}: {}", crate::timeline::short_provider(&e.provider), e.event_id, e.host, e.summary),
+    }
 }
 
 /// With a capture, events further than this from its connections are not kept (their counts

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 
 use serde::{Serialize, Serializer};
 
+use crate::evidence::{Evidence, Kind};
+use crate::flow::icmp::IcmpKind;
 use crate::flow::tcp::{At, TcpDir};
 use crate::flow::udp::UdpFlow;
 use crate::flow::{Finished, RdpBy, TcpFlow};
@@ -16,6 +18,7 @@ use crate::rdp::analyzer::{RdpSummary, Security};
 use crate::rdp::codes::{Protocols, TlsAlert, tls_version_name};
 use crate::rdp::x224::NegOutcome;
 use crate::time::Ts;
+use crate::vocab::{CloseKind, Endpoint, Side, Stage, Transport};
 
 /// Serialises a time as RFC 3339 UTC: microseconds, or nanoseconds when the value has them.
 pub fn ser_ts<S: Serializer>(ts: &Ts, s: S) -> Result<S::Ok, S::Error> {
@@ -84,15 +87,15 @@ pub struct Phases {
 }
 
 impl Phases {
-    /// The phases in wire order, with their names.
-    pub fn ladder(&self) -> [(&'static str, Phase); 6] {
+    /// The phases in wire order.
+    pub fn ladder(&self) -> [(Stage, Phase); 6] {
         [
-            ("tcp", self.tcp),
-            ("negotiation", self.negotiation),
-            ("tls", self.tls),
-            ("nla", self.nla),
-            ("session", self.session),
-            ("udp", self.udp),
+            (Stage::Tcp, self.tcp),
+            (Stage::Negotiation, self.negotiation),
+            (Stage::Tls, self.tls),
+            (Stage::Nla, self.nla),
+            (Stage::Session, self.session),
+            (Stage::Udp, self.udp),
         ]
     }
 }
@@ -100,10 +103,10 @@ impl Phases {
 /// How the connection ended.
 #[derive(Clone, Debug, Serialize)]
 pub struct Teardown {
-    /// `rst`, `fin`, `open` (still open when the capture ended) or `none` (never established).
-    pub how: &'static str,
-    /// `client`, `server` or empty.
-    pub by: &'static str,
+    pub how: CloseKind,
+    /// Who sent the first FIN or RST (written `""` when nobody did).
+    #[serde(serialize_with = "ser_side")]
+    pub by: Option<Side>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<At>,
     /// Seconds from the connection's first packet.
@@ -113,15 +116,20 @@ pub struct Teardown {
     pub rst_ttl_mismatch: bool,
 }
 
-/// One piece of evidence with an exact pointer into the capture.
-#[derive(Clone, Debug, Serialize)]
-pub struct Evidence {
-    #[serde(serialize_with = "ser_ts")]
-    pub time: Ts,
-    pub source: &'static str,
-    #[serde(rename = "ref")]
-    pub reference: String,
-    pub text: String,
+impl Teardown {
+    /// Not closed: never established, or still open.
+    fn none(how: CloseKind) -> Teardown {
+        Teardown { how, by: None, at: None, after_s: None, rst_ttl_mismatch: false }
+    }
+
+    /// Closed (FIN or RST) by `side`.
+    pub fn closed_by(&self, side: Side) -> bool {
+        self.how.is_close() && self.by == Some(side)
+    }
+}
+
+fn ser_side<S: Serializer>(side: &Option<Side>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(side.map_or("", Side::as_str))
 }
 
 /// Negotiation facts in readable form (raw values kept alongside names).
@@ -144,15 +152,18 @@ pub struct Negotiation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
     pub security: Security,
+    /// The server's reply when it was not X.224 (another service on the port).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_rdp: Option<crate::rdp::other::Reply>,
 }
 
 /// One RDP connection attempt (DESIGN.md JSON contract `connections[]`).
 #[derive(Clone, Debug, Serialize)]
 pub struct Connection {
     pub id: String,
-    pub client: String,
-    pub server: String,
-    pub transport: &'static str,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub transport: Transport,
     #[serde(serialize_with = "ser_ts")]
     pub start: Ts,
     #[serde(serialize_with = "ser_ts")]
@@ -162,7 +173,7 @@ pub struct Connection {
     pub phases: Phases,
     /// The first phase that failed, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed_phase: Option<&'static str>,
+    pub failed_phase: Option<Stage>,
     /// One factual sentence on what happened (not a diagnosis).
     pub outcome: String,
     pub teardown: Teardown,
@@ -177,11 +188,12 @@ pub struct Connection {
     pub tls: Option<TlsFacts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub udp: Option<UdpFlow>,
+    /// Packet evidence, in time order (events join later, in `correlate`'s value). The JSON
+    /// report writes it merged with the joined events (`report::json`).
+    #[serde(skip)]
     pub evidence: Vec<Evidence>,
+    #[serde(skip)]
     pub notes: Vec<String>,
-    /// The diagnosis of this connection (filled by `analyze` after correlation).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<crate::diagnose::Verdict>,
     #[serde(skip)]
     sort_key: (Ts, u64),
 }
@@ -207,6 +219,10 @@ pub struct TlsFacts {
     pub alerts: Vec<crate::rdp::analyzer::SentAlert>,
     /// The server certificate had expired (or was not yet valid) at the connection's start.
     pub certificate_expired: bool,
+    /// The server's first encrypted record (its Finished under TLS ≤ 1.2): the handshake is
+    /// done on the server's side.
+    #[serde(skip)]
+    pub handshake_done: Option<At>,
 }
 
 /// Turns finished flows into numbered connection records, sorted by first packet.
@@ -228,8 +244,8 @@ pub fn build(input: &str, flows: Vec<Finished>) -> Vec<Connection> {
     out
 }
 
-fn addr(a: &SocketAddr) -> String {
-    a.to_string() // `a.b.c.d:port` or `[v6]:port`, as the contract requires
+fn addr(a: &SocketAddr) -> Endpoint {
+    Endpoint::Addr(*a)
 }
 
 fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
@@ -248,7 +264,7 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         let (c, s) = (f.c2s.retransmissions, f.s2c.retransmissions);
         notes.push(format!("retransmissions: {c} from the client, {s} from the server"));
     }
-    for (who, d) in [("client", &f.c2s), ("server", &f.s2c)] {
+    for (who, d) in [(Side::Client, &f.c2s), (Side::Server, &f.s2c)] {
         if d.max_segment > 0 && !d.max_segment_acked && d.retransmissions > 0 {
             notes.push(format!(
                 "the {who}'s largest segment ({} bytes) was retransmitted and never acknowledged",
@@ -259,7 +275,7 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
             notes.push(format!("the {who} advertised a zero window {} time(s)", d.zero_windows));
         }
     }
-    for (who, d) in [("client", &f.c2s), ("server", &f.s2c)] {
+    for (who, d) in [(Side::Client, &f.c2s), (Side::Server, &f.s2c)] {
         if let (Some(first), true) = (d.retx_times.first(), d.retx_times.len() >= 2) {
             let gaps: Vec<String> = TcpDir::gaps(&d.retx_times).iter().map(|g| format!("{g:.1}")).collect();
             let acked = if d.max_segment_acked { "" } else { ", never acknowledged" };
@@ -268,17 +284,14 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
                 d.retx_times.len(),
                 gaps.join(", ")
             );
-            push(&mut ev, *first, text);
+            let kind = Kind::Retransmitted { times: d.retx_times.len(), acked: d.max_segment_acked };
+            push(&mut ev, *first, who, kind, text);
         }
     }
     for e in &f.icmp {
         let mtu = e.mtu.map(|m| format!(", MTU {m}")).unwrap_or_default();
-        ev.push(Evidence {
-            time: e.at.ts,
-            source: "packet",
-            reference: frame(e.at),
-            text: format!("ICMP {} from {} (type {}, code {}{mtu})", e.kind, e.from, e.icmp_type, e.code),
-        });
+        let text = format!("ICMP {} from {} (type {}, code {}{mtu})", e.kind, e.from, e.icmp_type, e.code);
+        push(&mut ev, e.at, Side::Path, icmp_kind(e), text);
     }
     if f.capture_duplicates > 0 {
         notes.push(format!(
@@ -307,7 +320,7 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         id: String::new(),
         client: addr(&f.client),
         server: addr(&f.server),
-        transport: "tcp",
+        transport: Transport::Tcp,
         start: f.first.ts,
         end: f.last.ts,
         input: input.to_string(),
@@ -328,23 +341,28 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         udp: None,
         evidence: ev,
         notes,
-        verdict: None,
         sort_key: (f.first.ts, f.first.frame),
     }
 }
 
-fn frame(at: At) -> String {
-    format!("frame {}", at.frame)
+fn push(ev: &mut Vec<Evidence>, at: At, side: Side, kind: Kind, text: String) {
+    ev.push(Evidence::packet(at.ts, at.frame, side, kind, text));
 }
 
-fn push(ev: &mut Vec<Evidence>, at: At, text: String) {
-    ev.push(Evidence { time: at.ts, source: "packet", reference: frame(at), text });
+fn icmp_kind(e: &crate::flow::icmp::IcmpError) -> Kind {
+    Kind::Icmp { admin: e.kind == IcmpKind::AdminProhibited, mtu: e.mtu }
 }
 
 fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
     if f.mid_stream && f.c2s.syns.is_empty() {
         if let Some(sa) = f.s2c.syns.first() {
-            push(ev, *sa, "SYN+ACK from the server (the client's SYN is not in the capture)".into());
+            push(
+                ev,
+                *sa,
+                Side::Server,
+                Kind::SynAck,
+                "SYN+ACK from the server (the client's SYN is not in the capture)".into(),
+            );
             return Phase::Ok;
         }
         return Phase::NotObserved;
@@ -356,15 +374,23 @@ fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
         2 => " (1 retransmission)".to_string(),
         _ => format!(" ({} retransmissions)", n - 1),
     };
-    push(ev, *syn, format!("SYN from the client{retries}"));
+    push(ev, *syn, Side::Client, Kind::Syn { sends: n }, format!("SYN from the client{retries}"));
     if let Some(sa) = f.s2c.syns.first() {
-        push(ev, *sa, format!("SYN+ACK from the server after {:.3} s", sa.ts.since(syn.ts)));
+        push(
+            ev,
+            *sa,
+            Side::Server,
+            Kind::SynAck,
+            format!("SYN+ACK from the server after {:.3} s", sa.ts.since(syn.ts)),
+        );
         return Phase::Ok;
     }
     if let Some(rst) = &f.s2c.rst {
         push(
             ev,
             rst.at,
+            Side::Server,
+            Kind::SynRefused,
             format!(
                 "RST from the server {:.3} s after the SYN: nothing listens on port {}",
                 rst.at.ts.since(syn.ts),
@@ -373,7 +399,7 @@ fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
         );
         return Phase::Refused;
     }
-    if f.icmp.iter().any(|e| matches!(e.kind, "unreachable" | "admin-prohibited")) {
+    if f.icmp.iter().any(|e| matches!(e.kind, IcmpKind::Unreachable | IcmpKind::AdminProhibited)) {
         return Phase::Unreachable;
     }
     let gaps: Vec<String> = TcpDir::gaps(&f.c2s.syns).iter().map(|g| format!("{g:.1}")).collect();
@@ -381,6 +407,8 @@ fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
         push(
             ev,
             *f.c2s.syns.last().unwrap_or(syn),
+            Side::Client,
+            Kind::SynUnanswered { sends: n },
             format!("SYN sent {n} times without an answer (gaps {} s)", gaps.join(", ")),
         );
     }
@@ -390,53 +418,60 @@ fn tcp_phase(f: &TcpFlow, ev: &mut Vec<Evidence>) -> Phase {
 fn teardown(f: &TcpFlow) -> Teardown {
     // The earliest FIN or RST decides who closed the connection; a RST answering a FIN is the
     // peer's reaction, not the cause.
-    let mut events: Vec<(At, &'static str, &'static str)> = Vec::new();
-    for (d, who) in [(&f.c2s, "client"), (&f.s2c, "server")] {
+    // At equal times a FIN comes before a RST.
+    let mut events: Vec<(At, CloseKind, Side)> = Vec::new();
+    for (d, who) in [(&f.c2s, Side::Client), (&f.s2c, Side::Server)] {
         if let Some(r) = d.rst {
-            events.push((r.at, "rst", who));
+            events.push((r.at, CloseKind::Rst, who));
         }
         if let Some(at) = d.fin {
-            events.push((at, "fin", who));
+            events.push((at, CloseKind::Fin, who));
         }
     }
-    let Some(&(at, how, by)) = events.iter().min_by_key(|(at, how, _)| (*at, *how)) else {
+    let Some(&(at, how, by)) = events.iter().min_by_key(|(at, how, _)| (*at, *how == CloseKind::Rst)) else {
         let established = !f.s2c.syns.is_empty() || f.mid_stream;
-        return Teardown {
-            how: if established { "open" } else { "none" },
-            by: "",
-            at: None,
-            after_s: None,
-            rst_ttl_mismatch: false,
-        };
+        return Teardown::none(if established { CloseKind::Open } else { CloseKind::None });
     };
-    let dir = if by == "client" { &f.c2s } else { &f.s2c };
+    let dir = if by == Side::Client { &f.c2s } else { &f.s2c };
     let rst_ttl_mismatch =
-        how == "rst" && dir.rst.is_some_and(|r| dir.ttl_first.is_some_and(|t| t.abs_diff(r.ttl) > 1));
-    Teardown { how, by, at: Some(at), after_s: Some(at.ts.since(f.first.ts)), rst_ttl_mismatch }
+        how == CloseKind::Rst && dir.rst.is_some_and(|r| dir.ttl_first.is_some_and(|t| t.abs_diff(r.ttl) > 1));
+    Teardown { how, by: Some(by), at: Some(at), after_s: Some(at.ts.since(f.first.ts)), rst_ttl_mismatch }
 }
 
 fn teardown_evidence(f: &TcpFlow, t: &Teardown) -> Option<Evidence> {
-    let at = t.at?;
-    let what = if t.how == "rst" { "RST" } else { "FIN" };
-    let mut text = format!("{what} from the {} {:.3} s after the first packet", t.by, at.ts.since(f.first.ts));
+    let (at, by) = (t.at?, t.by?);
+    let what = if t.how == CloseKind::Rst { "RST" } else { "FIN" };
+    let mut text = format!("{what} from the {by} {:.3} s after the first packet", at.ts.since(f.first.ts));
     if t.rst_ttl_mismatch {
-        let d = if t.by == "client" { &f.c2s } else { &f.s2c };
+        let d = if by == Side::Client { &f.c2s } else { &f.s2c };
         if let (Some(first), Some(r)) = (d.ttl_first, d.rst) {
             text.push_str(&format!(
-                " (TTL {} while the {}'s other packets had TTL {first}: sent by a device on the path?)",
-                r.ttl, t.by
+                " (TTL {} while the {by}'s other packets had TTL {first}: sent by a device on the path?)",
+                r.ttl
             ));
         }
     }
     // A RST to the SYN is already described by the TCP phase.
-    if t.how == "rst" && f.s2c.syns.is_empty() && !f.mid_stream {
+    if t.how == CloseKind::Rst && f.s2c.syns.is_empty() && !f.mid_stream {
         return None;
     }
-    Some(Evidence { time: at.ts, source: "packet", reference: frame(at), text })
+    // A RST that does not fit its sender was most likely sent by a device on the path.
+    let side = if t.rst_ttl_mismatch { Side::Path } else { by };
+    let kind = Kind::Close { how: t.how, ttl_mismatch: t.rst_ttl_mismatch };
+    Some(Evidence::packet(at.ts, at.frame, side, kind, text))
 }
 
 fn negotiation(r: &RdpSummary, ev: &mut Vec<Evidence>) -> Negotiation {
     let mut n = Negotiation { security: r.security, ..Default::default() };
+    if let Some((at, reply)) = &r.non_x224_reply {
+        let what = reply.protocol.unwrap_or("bytes that are not X.224");
+        let text = format!(
+            "the server answered the Connection Request with {what} ({} bytes: {})",
+            reply.len, reply.first_bytes
+        );
+        push(ev, *at, Side::Server, Kind::NotX224, text);
+        n.not_rdp = Some(reply.clone());
+    }
     if let Some((at, cr)) = &r.request {
         n.cookie = cr.cookie.clone();
         n.routing_token = cr.routing_token.clone();
@@ -452,9 +487,10 @@ fn negotiation(r: &RdpSummary, ev: &mut Vec<Evidence>) -> Negotiation {
             }
             None => text.push_str(", no RDP_NEG_REQ (legacy client: Standard RDP Security)"),
         }
-        push(ev, *at, text);
+        push(ev, *at, Side::Client, Kind::X224Request, text);
     }
     if let Some((at, cc)) = &r.confirm {
+        let mut kind = Kind::X224Confirm;
         let text = match &cc.neg {
             Some(NegOutcome::Selected { protocol, .. }) => {
                 n.selected_protocol = Some(protocol.0);
@@ -462,13 +498,14 @@ fn negotiation(r: &RdpSummary, ev: &mut Vec<Evidence>) -> Negotiation {
                 format!("X.224 Connection Confirm: server selected {} (0x{:x})", protocol.names(), protocol.0)
             }
             Some(NegOutcome::Failure(code)) => {
+                kind = Kind::NegFailure { code: code.0 };
                 n.failure_code = Some(code.0);
                 n.failure = Some(code.to_string());
                 format!("X.224 Connection Confirm with RDP_NEG_FAILURE {code} (0x{:x}): {}", code.0, code.meaning())
             }
             None => "X.224 Connection Confirm without RDP_NEG_RSP: Standard RDP Security".into(),
         };
-        push(ev, *at, text);
+        push(ev, *at, Side::Server, kind, text);
     }
     n
 }
@@ -504,14 +541,26 @@ fn tls_phase(f: &TcpFlow, r: &RdpSummary, ev: &mut Vec<Evidence>) -> (Phase, Opt
             ch.supported_versions.iter().map(|v| tls_version_name(*v)).collect::<Vec<_>>().join(", ")
         };
         let sni = ch.sni.as_ref().map(|s| format!(", SNI {s}")).unwrap_or_default();
-        push(ev, at, format!("TLS ClientHello offering {versions}, {} cipher suites{sni}", ch.cipher_suites.len()));
+        push(
+            ev,
+            at,
+            Side::Client,
+            Kind::ClientHello,
+            format!("TLS ClientHello offering {versions}, {} cipher suites{sni}", ch.cipher_suites.len()),
+        );
     }
     let mut expired = false;
     if let (Some(at), Some(sh)) = (r.server_hello, &s.server_hello) {
         let suite = crate::rdp::tls::cipher_suite_name(sh.cipher_suite)
             .map(str::to_string)
             .unwrap_or_else(|| format!("0x{:04x}", sh.cipher_suite));
-        push(ev, at, format!("TLS ServerHello: {}, {suite}", tls_version_name(sh.selected_version)));
+        push(
+            ev,
+            at,
+            Side::Server,
+            Kind::ServerHello,
+            format!("TLS ServerHello: {}, {suite}", tls_version_name(sh.selected_version)),
+        );
     }
     if let (Some(at), Some(cert)) = (r.certificate, s.certificates.first()) {
         let now = f.first.ts.0 / 1_000_000_000;
@@ -522,6 +571,8 @@ fn tls_phase(f: &TcpFlow, r: &RdpSummary, ev: &mut Vec<Evidence>) -> (Phase, Opt
         push(
             ev,
             at,
+            Side::Server,
+            Kind::Certificate { expired },
             format!(
                 "server certificate {} ({signed},{bits} {}), valid {} to {}: {state} at connection time",
                 cert.subject,
@@ -543,11 +594,13 @@ fn tls_phase(f: &TcpFlow, r: &RdpSummary, ev: &mut Vec<Evidence>) -> (Phase, Opt
                 a.alert.description
             )
         };
-        push(ev, a.at, text);
+        let kind =
+            Kind::TlsAlert { level: a.alert.level, description: a.alert.description, encrypted: a.alert.encrypted };
+        push(ev, a.at, a.sender, kind, text);
     }
-    for (i, who) in ["client", "server"].iter().enumerate() {
+    for (i, who) in [Side::Client, Side::Server].into_iter().enumerate() {
         if let Some(at) = r.first_encrypted[i] {
-            push(ev, at, format!("first encrypted record from the {who}"));
+            push(ev, at, who, Kind::FirstEncrypted, format!("first encrypted record from the {who}"));
         }
     }
     let fatal_plain = r.alerts.iter().any(|a| !a.alert.encrypted && a.alert.level == 2);
@@ -584,6 +637,7 @@ fn tls_phase(f: &TcpFlow, r: &RdpSummary, ev: &mut Vec<Evidence>) -> (Phase, Opt
         server: s.clone(),
         alerts: r.alerts.clone(),
         certificate_expired: expired,
+        handshake_done: r.first_encrypted[1],
     };
     (phase, Some(facts))
 }
@@ -622,7 +676,7 @@ fn nla_phase(f: &TcpFlow, r: &RdpSummary, tls: Phase) -> Phase {
     // A close before that is a failure when the server closes, and abandonment when the client
     // does.
     let (c, s) = app_records(r);
-    let closed_by_client = teardown(f).by == "client";
+    let closed_by_client = teardown(f).by == Some(Side::Client);
     if c >= 3 && s >= 2 {
         Phase::Ok
     } else if c == 0 && f.is_closed() {
@@ -681,16 +735,16 @@ fn udp_for(f: &TcpFlow, udp: &[&UdpFlow]) -> Phase {
     if mine.iter().any(|u| u.syn_ack.is_some() || u.s2c_datagrams > 0) { Phase::Ok } else { Phase::Failed }
 }
 
-fn failed_phase(p: &Phases) -> Option<&'static str> {
+fn failed_phase(p: &Phases) -> Option<Stage> {
     p.ladder().into_iter().find(|(_, ph)| ph.is_failure()).map(|(n, _)| n)
 }
 
 fn outcome(f: &TcpFlow, p: &Phases, t: &Teardown, r: &RdpSummary) -> String {
-    let close = match t.how {
-        "rst" | "fin" => {
-            format!("{} closed it with {} after {:.3} s", t.by, t.how.to_uppercase(), t.after_s.unwrap_or(0.0))
+    let close = match (t.how, t.by) {
+        (CloseKind::Rst | CloseKind::Fin, Some(by)) => {
+            format!("{by} closed it with {} after {:.3} s", t.how.as_str().to_uppercase(), t.after_s.unwrap_or(0.0))
         }
-        "open" => "still open when the capture ended".into(),
+        (CloseKind::Open, _) => "still open when the capture ended".into(),
         _ => String::new(),
     };
     match p.tcp {
@@ -749,20 +803,20 @@ fn span(at: &[At]) -> f64 {
 
 /// A connection known only from Windows events (no capture of it): every packet phase is
 /// `not-observed`; its evidence comes from the events joined to it.
-pub fn from_events(client: String, server: String, start: Ts, end: Ts, input: String) -> Connection {
+pub fn from_events(client: Endpoint, server: Endpoint, start: Ts, end: Ts, input: String) -> Connection {
     let n = Phase::NotObserved;
     Connection {
         id: String::new(),
         client,
         server,
-        transport: "tcp",
+        transport: Transport::Tcp,
         start,
         end,
         input,
         phases: Phases { tcp: n, negotiation: n, tls: n, nla: n, session: n, udp: n },
         failed_phase: None,
         outcome: "seen in the event logs only (no capture of this connection)".into(),
-        teardown: Teardown { how: "none", by: "", at: None, after_s: None, rst_ttl_mismatch: false },
+        teardown: Teardown::none(CloseKind::None),
         rdp_by: None,
         mid_stream: false,
         negotiation: Negotiation::default(),
@@ -771,7 +825,6 @@ pub fn from_events(client: String, server: String, start: Ts, end: Ts, input: St
         udp: None,
         evidence: Vec::new(),
         notes: Vec::new(),
-        verdict: None,
         sort_key: (start, 0),
     }
 }
@@ -783,12 +836,20 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         let detail = s
             .map(|s| format!(" ({}, MTU up {} / down {})", s.flag_names(), s.upstream_mtu, s.downstream_mtu))
             .unwrap_or_default();
-        push(&mut ev, *first, format!("RDP-UDP SYN from the client{detail}, sent {} time(s)", u.syn_count));
+        push(
+            &mut ev,
+            *first,
+            Side::Client,
+            Kind::RdpUdpSyn,
+            format!("RDP-UDP SYN from the client{detail}, sent {} time(s)", u.syn_count),
+        );
     }
     if let Some((at, s)) = &u.syn_ack {
         push(
             &mut ev,
             *at,
+            Side::Server,
+            Kind::RdpUdpSynAck,
             format!(
                 "RDP-UDP SYN+ACK from the server ({}, MTU up {} / down {})",
                 s.flag_names(),
@@ -798,7 +859,8 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         );
     }
     for e in &u.icmp {
-        push(&mut ev, e.at, format!("ICMP {} from {} (type {}, code {})", e.kind, e.from, e.icmp_type, e.code));
+        let text = format!("ICMP {} from {} (type {}, code {})", e.kind, e.from, e.icmp_type, e.code);
+        push(&mut ev, e.at, Side::Path, icmp_kind(e), text);
     }
     let answered = u.syn_ack.is_some() || u.s2c_datagrams > 0;
     let udp = if u.syn_count == 0 && answered {
@@ -828,14 +890,14 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         id: String::new(),
         client: addr(&u.client),
         server: addr(&u.server),
-        transport: "udp",
+        transport: Transport::Udp,
         start: u.first.ts,
         end: u.last.ts,
         input: input.to_string(),
         failed_phase: failed_phase(&phases),
         phases,
         outcome,
-        teardown: Teardown { how: "none", by: "", at: None, after_s: None, rst_ttl_mismatch: false },
+        teardown: Teardown::none(CloseKind::None),
         rdp_by: None,
         mid_stream: u.syn_count == 0,
         negotiation: Negotiation::default(),
@@ -844,7 +906,6 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         udp: Some(u.clone()),
         evidence: ev,
         notes: Vec::new(),
-        verdict: None,
         sort_key: (u.first.ts, u.first.frame),
     }
 }

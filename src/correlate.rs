@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::connection::Connection;
 use crate::events::catalog::{CLIENT, CORE, SECURITY, TypedEvent};
 use crate::time::Ts;
+use crate::vocab::Endpoint;
 
 /// Seconds around a connection within which a keyless event is considered related.
 pub const WINDOW_S: f64 = 2.0;
@@ -81,11 +82,11 @@ impl Correlation {
 }
 
 fn client_of(c: &Connection) -> Option<SocketAddr> {
-    c.client.parse().ok()
+    c.client.addr()
 }
 
 fn server_of(c: &Connection) -> Option<SocketAddr> {
-    c.server.parse().ok()
+    c.server.addr()
 }
 
 /// Whether an exact-key event measures the clock: "connection accepted" (RdpCoreTS 131) and
@@ -263,7 +264,7 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
                     (Some(ips), Some(s)) => ips.contains(&s.ip()),
                     (None, Some(_)) => servers.len() <= 1,
                     // A connection seen only in the logs names its host instead of an address.
-                    (_, None) => c.server.starts_with(e.host.as_str()),
+                    (_, None) => c.server == Endpoint::Host(e.host.to_string()),
                 };
                 if !serves {
                     continue;
@@ -328,9 +329,10 @@ mod tests {
 
     /// A connection as the capture would give it (it has TCP facts, so it measures the clock).
     fn conn(client: &str, start_s: i64) -> Connection {
+        let addr = |s: &str| Endpoint::Addr(s.parse().expect("address"));
         let mut c = from_events(
-            client.into(),
-            "10.0.0.9:3389".into(),
+            addr(client),
+            addr("10.0.0.9:3389"),
             Ts(start_s * S),
             Ts(start_s * S + S / 2),
             "cap.pcap".into(),

@@ -35,16 +35,16 @@ pub fn rows(a: &Analysis) -> Vec<Row> {
     let mut out = Vec::new();
     for c in &a.connections {
         // Joined events appear once, as event rows below.
-        for e in c.evidence.iter().filter(|e| e.source == "packet") {
+        for e in c.evidence.iter().filter(|e| e.origin.is_packet()) {
             out.push(Row {
                 ts: e.time,
                 datetime: e.time.rfc3339(9),
                 timestamp: e.time.0.div_euclid(1000),
                 source: "packet",
                 input: c.input.clone(),
-                host: c.server.clone(),
+                host: c.server.to_string(),
                 kind: format!("rdp-{}", c.transport),
-                reference: e.reference.clone(),
+                reference: e.origin.reference(),
                 timestamp_desc: "Packet captured".into(),
                 message: format!("{} {} -> {}: {}", c.id, c.client, c.server, e.text),
                 fields: serde_json::json!({"connection": c.id, "client": c.client, "server": c.server}).to_string(),

@@ -457,7 +457,7 @@ fn analyze_log_with_an_event_at_the_start_of_time() {
     assert_eq!(a.events.len(), 4);
     assert_eq!(a.connections.len(), 2);
     assert_eq!(a.connections[0].start.0, i64::MIN, "the time saturates");
-    assert_eq!(a.connections[0].client, "10.0.0.5:50000");
+    assert_eq!(a.connections[0].client.to_string(), "10.0.0.5:50000");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("Security.xml");

@@ -244,12 +244,17 @@ fn hostile_inputs_come_out_inert_in_every_format() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let a = analysis(&[hostile_case(tmp.path())]);
     // The hostile strings did reach the model.
-    let c = a.connections.iter().find(|c| c.transport == "tcp").expect("a connection");
+    let t = a.attempts().find(|t| t.conn.transport.as_str() == "tcp").expect("a connection");
+    let c = t.conn;
     assert_eq!(c.negotiation.cookie.as_deref(), Some(COOKIE));
     let subject = c.tls.as_ref().and_then(|t| t.server.certificates.first()).map(|x| x.subject.clone());
     assert_eq!(subject.as_deref(), Some(format!("CN={CN}").as_str()));
     assert!(a.events.iter().any(|e| e.host == HOST), "the evtx host name");
-    assert!(c.evidence.iter().any(|e| e.source == "event"), "events joined to the connection: {:?}", c.evidence);
+    assert!(
+        t.evidence().iter().any(|e| e.origin.source() == "event"),
+        "events joined to the connection: {:?}",
+        t.joined
+    );
 
     let text = render(&a, Format::Text, false);
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "raw control characters in the text report");

@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use crate::analyze::Analysis;
-use crate::connection::Connection;
+use crate::analyze::{Analysis, Attempt};
 use crate::error::{Error, Result};
 use crate::time::Ts;
+use crate::vocab::Severity;
 
 /// One case in the summary. `None` is an empty cell (e.g. every analysis column of a case that
 /// could not be analysed).
@@ -80,31 +80,31 @@ impl Row {
         let d = a.diagnosis.as_ref();
         // The connection the verdict rests on; without one (nothing failed), the first attempt
         // with the case's cause (the healthy session), preferring those seen in a capture.
-        let cause = d.map(|d| d.cause).unwrap_or_default();
-        let has_cause = |c: &&Connection| c.verdict.as_ref().is_some_and(|v| v.cause == cause);
-        let captured = |c: &&Connection| c.tcp.is_some() || c.udp.is_some();
+        let cause = d.map(|d| d.cause);
+        let has_cause = |t: &Attempt| t.verdict.is_some_and(|v| Some(v.cause) == cause);
+        let captured = |t: &Attempt| t.conn.tcp.is_some() || t.conn.udp.is_some();
         let shown = d
             .and_then(|d| d.connection.as_deref())
-            .and_then(|id| a.connections.iter().find(|c| c.id == id))
-            .or_else(|| a.connections.iter().find(|c| has_cause(c) && captured(c)))
-            .or_else(|| a.connections.iter().find(has_cause))
-            .or_else(|| a.connections.iter().find(captured))
-            .or_else(|| a.connections.first());
+            .and_then(|id| a.attempt_by_id(id))
+            .or_else(|| a.attempts().find(|t| has_cause(t) && captured(t)))
+            .or_else(|| a.attempts().find(has_cause))
+            .or_else(|| a.attempts().find(captured))
+            .or_else(|| a.attempt(0))
+            .map(|t| t.conn);
         let failing: Vec<Ts> = a
-            .connections
-            .iter()
-            .filter(|c| c.verdict.as_ref().is_some_and(|v| v.severity == "error"))
-            .map(|c| c.start)
+            .attempts()
+            .filter(|t| t.verdict.is_some_and(|v| v.severity == Severity::Error))
+            .map(|t| t.conn.start)
             .collect();
         let text = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
         Row {
             case: case.to_string(),
-            cause: d.and_then(|d| text(d.cause)),
+            cause: d.and_then(|d| text(d.cause.as_str())),
             confidence: d.map(|d| d.confidence),
-            phase: shown.and_then(|c| c.failed_phase).and_then(text),
-            client_code: d.and_then(|d| text(d.client_code)),
-            server: shown.and_then(|c| text(&c.server)),
-            client: shown.and_then(|c| text(&c.client)),
+            phase: shown.and_then(|c| c.failed_phase).and_then(|p| text(p.as_str())),
+            client_code: d.and_then(|d| text(d.client_code.text)),
+            server: shown.and_then(|c| text(&c.server.to_string())),
+            client: shown.and_then(|c| text(&c.client.to_string())),
             user: shown.and_then(|c| c.negotiation.cookie.as_deref()).and_then(text),
             first_failure: failing.iter().min().copied(),
             last_failure: failing.iter().max().copied(),

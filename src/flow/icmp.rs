@@ -15,6 +15,44 @@ use serde::Serialize;
 
 use super::tcp::At;
 
+/// What an ICMP error says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpKind {
+    /// Destination unreachable (other codes).
+    Unreachable,
+    /// ICMPv4 type 3 code 4, with the next-hop MTU (RFC 1191).
+    FragNeeded,
+    /// ICMPv6 type 2, with the MTU (RFC 4443 §3.2).
+    PacketTooBig,
+    /// Communication administratively prohibited (RFC 1812; ICMPv6 codes 1, 5, 6).
+    AdminProhibited,
+    TimeExceeded,
+}
+
+impl IcmpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IcmpKind::Unreachable => "unreachable",
+            IcmpKind::FragNeeded => "frag-needed",
+            IcmpKind::PacketTooBig => "packet-too-big",
+            IcmpKind::AdminProhibited => "admin-prohibited",
+            IcmpKind::TimeExceeded => "time-exceeded",
+        }
+    }
+}
+
+impl Serialize for IcmpKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for IcmpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One ICMP error matched to a flow.
 #[derive(Clone, Debug, Serialize)]
 pub struct IcmpError {
@@ -22,8 +60,7 @@ pub struct IcmpError {
     pub at: At,
     /// Who sent the error (a router, a firewall or the peer).
     pub from: IpAddr,
-    /// `unreachable`, `frag-needed`, `packet-too-big`, `admin-prohibited`, `time-exceeded`.
-    pub kind: &'static str,
+    pub kind: IcmpKind,
     pub icmp_type: u8,
     pub code: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,13 +77,13 @@ pub struct Quoted {
 
 /// Decodes an ICMPv4 message (`msg` starts at the ICMP type byte). Returns `None` for
 /// non-error messages (echo, etc.) and for errors too short to name a flow.
-pub fn parse_v4(msg: &[u8]) -> Option<(&'static str, u8, u8, Option<u32>, Quoted)> {
+pub fn parse_v4(msg: &[u8]) -> Option<(IcmpKind, u8, u8, Option<u32>, Quoted)> {
     let (&ty, &code) = (msg.first()?, msg.get(1)?);
     let kind = match (ty, code) {
-        (3, 4) => "frag-needed",
-        (3, 9 | 10 | 13) => "admin-prohibited",
-        (3, _) => "unreachable",
-        (11, _) => "time-exceeded",
+        (3, 4) => IcmpKind::FragNeeded,
+        (3, 9 | 10 | 13) => IcmpKind::AdminProhibited,
+        (3, _) => IcmpKind::Unreachable,
+        (11, _) => IcmpKind::TimeExceeded,
         _ => return None,
     };
     let mtu = if ty == 3 && code == 4 { msg.get(6..8).map(|b| u16::from_be_bytes([b[0], b[1]]) as u32) } else { None };
@@ -55,13 +92,13 @@ pub fn parse_v4(msg: &[u8]) -> Option<(&'static str, u8, u8, Option<u32>, Quoted
 }
 
 /// Decodes an ICMPv6 error message (`msg` starts at the ICMPv6 type byte).
-pub fn parse_v6(msg: &[u8]) -> Option<(&'static str, u8, u8, Option<u32>, Quoted)> {
+pub fn parse_v6(msg: &[u8]) -> Option<(IcmpKind, u8, u8, Option<u32>, Quoted)> {
     let (&ty, &code) = (msg.first()?, msg.get(1)?);
     let kind = match (ty, code) {
-        (1, 1 | 5 | 6) => "admin-prohibited",
-        (1, _) => "unreachable",
-        (2, _) => "packet-too-big",
-        (3, _) => "time-exceeded",
+        (1, 1 | 5 | 6) => IcmpKind::AdminProhibited,
+        (1, _) => IcmpKind::Unreachable,
+        (2, _) => IcmpKind::PacketTooBig,
+        (3, _) => IcmpKind::TimeExceeded,
         _ => return None,
     };
     let mtu = if ty == 2 { msg.get(4..8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])) } else { None };
@@ -119,7 +156,7 @@ mod tests {
         ip.extend_from_slice(&[0x0d, 0x3d, 0xc3, 0x50, 0, 0, 0, 1]);
         m.extend_from_slice(&ip);
         let (kind, _, _, mtu, q) = parse_v4(&m).expect("parsed");
-        assert_eq!((kind, mtu), ("frag-needed", Some(1400)));
+        assert_eq!((kind.as_str(), mtu), ("frag-needed", Some(1400)));
         assert_eq!(q.proto, 6);
         assert_eq!(q.src, (IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), 3389));
         assert_eq!(q.dst.1, 50000);
@@ -141,7 +178,7 @@ mod tests {
         ip.extend_from_slice(&[0x0d, 0x3d, 0xc3, 0x50]);
         m.extend_from_slice(&ip);
         let (kind, _, _, mtu, q) = parse_v6(&m).expect("parsed");
-        assert_eq!((kind, mtu, q.proto, q.src.1), ("packet-too-big", Some(1280), 6, 3389));
+        assert_eq!((kind.as_str(), mtu, q.proto, q.src.1), ("packet-too-big", Some(1280), 6, 3389));
         assert!(parse_v6(&m[..20]).is_none());
     }
 }

@@ -433,7 +433,7 @@ impl FlowTable {
         }
     }
 
-    fn on_icmp(&mut self, from: IpAddr, e: (&'static str, u8, u8, Option<u32>, icmp::Quoted), at: At) {
+    fn on_icmp(&mut self, from: IpAddr, e: (icmp::IcmpKind, u8, u8, Option<u32>, icmp::Quoted), at: At) {
         self.stats.icmp_errors += 1;
         let (kind, icmp_type, code, mtu, q) = e;
         let err = IcmpError { at, from, kind, icmp_type, code, mtu };

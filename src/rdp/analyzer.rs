@@ -55,8 +55,7 @@ pub enum Security {
 pub struct SentAlert {
     #[serde(flatten)]
     pub at: At,
-    /// "client" or "server".
-    pub sender: &'static str,
+    pub sender: crate::vocab::Side,
     #[serde(flatten)]
     pub alert: Alert,
 }
@@ -86,6 +85,9 @@ pub struct RdpSummary {
     pub tpkt_pdus: [u32; 2],
     /// The first bytes of a mid-stream flow were fast-path PDUs (an established session).
     pub fast_path_seen: bool,
+    /// The server answered the Connection Request with something that is not TPKT/X.224.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_x224_reply: Option<(At, super::other::Reply)>,
     pub oddities: Vec<String>,
 }
 
@@ -177,6 +179,12 @@ impl RdpAnalyzer {
                     return;
                 }
             },
+            Dir::ToClient if self.summary.confirm.is_none() && not_x224_reply(&buf) => {
+                // Another service on the port (MS-RDPBCGR 2.2.1.2: the answer must be TPKT).
+                self.summary.non_x224_reply = Some((at, super::other::Reply::of(&buf)));
+                self.sides[i].stopped = true;
+                return;
+            }
             Dir::ToClient if self.summary.confirm.is_none() => match parse_connection_confirm(&buf) {
                 Ok((rest, cc)) => {
                     self.summary.security = match &cc.neg {
@@ -276,7 +284,7 @@ impl RdpAnalyzer {
             self.summary.certificate = Some(at);
         }
         for a in s.alerts.iter().skip(before_alerts) {
-            let sender = if dir == Dir::ToServer { "client" } else { "server" };
+            let sender = if dir == Dir::ToServer { crate::vocab::Side::Client } else { crate::vocab::Side::Server };
             self.summary.alerts.push(SentAlert { at, sender, alert: a.clone() });
         }
         if s.encrypted_records > before_enc {
@@ -317,6 +325,17 @@ fn summary_enough(s: &RdpSummary, i: usize) -> bool {
 
 fn is_tpkt_start(data: &[u8]) -> bool {
     data.len() >= 4 && data[0] == 3 && data[1] == 0
+}
+
+/// Whether a reply to the Connection Request cannot be an X.224 Connection Confirm: not TPKT
+/// version 3, or a TPKT length below the 11 bytes of the smallest Confirm (RFC 1006 §6,
+/// X.224 CC header 7 bytes).
+fn not_x224_reply(data: &[u8]) -> bool {
+    match data {
+        [v, ..] if *v != 3 => true,
+        [_, r, hi, lo, ..] => *r != 0 || u16::from_be_bytes([*hi, *lo]) < 11,
+        _ => false,
+    }
 }
 
 fn side_name(dir: Dir) -> &'static str {

@@ -9,11 +9,14 @@
 //! evidence the connection already has.
 
 use super::codes::{Code, connection_codes};
-use super::model::{ConnRow, EventIndex, ip_of};
+use super::model::{ConnRow, EventIndex};
 use super::redact::{REDACTED_TOKEN, Redactor};
-use crate::analyze::Analysis;
+use crate::analyze::{Analysis, Attempt};
 use crate::connection::{Connection, Phase, fmt_ts};
+use crate::diagnose::Verdict;
 use crate::events::catalog::{CLIENT, LSASRV, TypedEvent};
+use crate::evidence::{Evidence, Sig};
+use crate::vocab::{CloseKind, Side, Stage, Transport};
 
 /// Which swim lane a timeline row belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +76,7 @@ pub enum Mark {
 /// One step of the phase ladder.
 #[derive(Clone, Debug)]
 pub struct Rung {
+    /// A phase name, or `teardown`.
     pub phase: &'static str,
     pub state: String,
     pub mark: Mark,
@@ -112,83 +116,34 @@ fn precision(a: &Analysis, input: &str) -> u8 {
         .unwrap_or(6)
 }
 
-/// The lane of a packet evidence line, from who sent what it describes.
-fn packet_lane(text: &str) -> Lane {
-    const NETWORK: [&str; 3] = ["ICMP", "device on the path", "sent by a device"];
-    const CLIENT_SENT: [&str; 6] = [
-        "from the client",
-        "X.224 Connection Request",
-        "TLS ClientHello",
-        "SYN sent",
-        "client retransmitted",
-        "SYN from",
-    ];
-    const SERVER_SENT: [&str; 6] = [
-        "from the server",
-        "X.224 Connection Confirm",
-        "TLS ServerHello",
-        "server certificate",
-        "server retransmitted",
-        "SYN+ACK",
-    ];
-    if NETWORK.iter().any(|k| text.contains(k)) {
-        Lane::Network
-    } else if SERVER_SENT.iter().any(|k| text.contains(k)) {
-        Lane::Server
-    } else if CLIENT_SENT.iter().any(|k| text.contains(k)) {
-        Lane::Client
-    } else {
-        Lane::Network
+/// The lane of a piece of evidence: who sent it, or the path.
+fn lane(side: Side) -> Lane {
+    match side {
+        Side::Client => Lane::Client,
+        Side::Server => Lane::Server,
+        Side::Path => Lane::Network,
     }
 }
 
-/// Packet evidence that marks each cause, most telling first (matched against evidence text).
-fn cause_markers(cause: &str) -> &'static [&'static str] {
-    match cause {
-        "service-down" => &["RST from the server", "SYN from the client"],
-        "firewall-block" => &["ICMP", "without an answer", "SYN from the client"],
-        "security-negotiation" => &["RDP_NEG_FAILURE", "X.224 Connection Request"],
-        "certificate" => &[
-            "RDP_NEG_FAILURE",
-            "EXPIRED",
-            "TLS alert",
-            "TLS ClientHello",
-            "RST from the server",
-            "FIN from the server",
-        ],
-        "tls-mismatch" => &["TLS alert", "TLS ClientHello"],
-        "nla-auth" | "server-denied" | "licensing" => {
-            &["RST from the server", "FIN from the server", "first encrypted record from the client"]
-        }
-        "mtu-blackhole" => &["ICMP", "retransmitted a segment"],
-        "middlebox-reset" => &["TTL"],
-        "network-loss" => &["retransmitted a segment", "RST from", "FIN from"],
-        "udp-blocked" => &["RDP-UDP SYN from the client"],
-        "none" => &["first encrypted record from the server", "SYN+ACK"],
-        _ => &["RST from", "FIN from", "TLS alert", "RDP_NEG_FAILURE", "without an answer"],
-    }
-}
-
-/// The `Provider id` an event evidence text starts with ("Schannel 36870 on HOST: …").
-fn event_key(text: &str) -> &str {
-    text.split(" on ").next().unwrap_or(text)
-}
-
-/// Marks the 1–3 rows that decide the verdict: events the verdict cites, then the packets that
-/// carry the cause's signature.
-fn mark_key(rows: &mut [Row], raw: &[(String, &'static str)], cause: &str, cited: &[String]) {
+/// Marks the 1–3 rows that decide the verdict: events the verdict's rule reads, then the
+/// packets that carry the rule's signatures, most telling first.
+fn mark_key(rows: &mut [Row], ev: &[&Evidence], v: &Verdict) {
     let mut chosen: Vec<usize> = Vec::new();
-    for (i, (text, source)) in raw.iter().enumerate() {
-        if *source == "event" && chosen.len() < 2 && cited.iter().any(|c| c.starts_with(event_key(text))) {
-            chosen.push(i);
+    let rule = v.rule();
+    if let Some((provider, id)) = &v.cited {
+        for (i, e) in ev.iter().enumerate() {
+            if chosen.len() < 2 && e.event() == Some((provider.as_str(), *id)) {
+                chosen.push(i);
+            }
         }
     }
-    for marker in cause_markers(cause) {
+    let decisive: &[(Sig, Option<Side>)] = rule.map_or(UNDETERMINED, |r| r.decisive);
+    for (sig, side) in decisive {
         if chosen.len() >= 3 {
             break;
         }
         let hit =
-            raw.iter().enumerate().find(|(i, (t, s))| *s == "packet" && t.contains(marker) && !chosen.contains(i));
+            ev.iter().enumerate().find(|(i, e)| e.origin.is_packet() && sig.matches(e, *side) && !chosen.contains(i));
         if let Some((i, _)) = hit {
             chosen.push(i);
         }
@@ -200,12 +155,19 @@ fn mark_key(rows: &mut [Row], raw: &[(String, &'static str)], cause: &str, cited
     }
 }
 
-/// The time (seconds from the start) of the first row whose text has one of `markers`, trying
-/// the markers in order.
-fn phase_time(raw: &[(String, &'static str)], rows: &[Row], markers: &[&str]) -> Option<f64> {
-    markers
-        .iter()
-        .find_map(|m| raw.iter().position(|(t, s)| *s == "packet" && t.contains(m)))
+/// Packet signatures of a failure the rules could not name, most telling first.
+const UNDETERMINED: &[(Sig, Option<Side>)] = &[
+    (Sig::Close, None),
+    (Sig::TlsAlert, None),
+    (Sig::NegFailure, None),
+    (Sig::NotX224, None),
+    (Sig::SynUnanswered, None),
+];
+
+/// The time (seconds from the start) of the first packet row with one of `sigs`, tried in order.
+fn phase_time(ev: &[&Evidence], rows: &[Row], sigs: &[(Sig, Option<Side>)]) -> Option<f64> {
+    sigs.iter()
+        .find_map(|(sig, side)| ev.iter().position(|e| e.origin.is_packet() && sig.matches(e, *side)))
         .and_then(|i| rows.get(i))
         .map(|r| r.offset_s)
 }
@@ -221,13 +183,13 @@ fn mark(p: Phase) -> Mark {
 }
 
 /// The inventory line of a connection.
-pub fn row(c: &Connection, r: &Redactor) -> ConnRow {
-    let v = c.verdict.as_ref();
+pub fn row(t: &Attempt, r: &Redactor) -> ConnRow {
+    let (c, v) = (t.conn, t.verdict);
     ConnRow {
         id: c.id.clone(),
         transport: c.transport,
-        client: r.text(&c.client),
-        server: r.text(&c.server),
+        client: r.text(&c.client.to_string()),
+        server: r.text(&c.server.to_string()),
         start: fmt_ts(c.start),
         duration_s: c.end.since(c.start),
         user: c.negotiation.cookie.as_ref().map(|u| r.text(u)),
@@ -241,21 +203,21 @@ pub fn row(c: &Connection, r: &Redactor) -> ConnRow {
 }
 
 /// Builds the detail of one connection.
-pub fn detail(a: &Analysis, index: &EventIndex, c: &Connection, r: &Redactor) -> Detail {
+pub fn detail(a: &Analysis, index: &EventIndex, t: &Attempt, r: &Redactor) -> Detail {
+    let (c, v) = (t.conn, t.verdict);
     let digits = precision(a, &c.input);
-    let v = c.verdict.as_ref();
+    let evidence = t.evidence();
     let mut rows = Vec::new();
-    let mut raw: Vec<(String, &'static str)> = Vec::new();
     let mut joined: Vec<&TypedEvent> = Vec::new();
-    for (i, e) in c.evidence.iter().enumerate() {
-        let event = (e.source == "event").then(|| index.get(&e.reference)).flatten();
+    for (i, e) in evidence.iter().enumerate() {
+        let event = index.get(&e.origin);
         let (lane, host) = match event {
             Some(ev) if ev.provider == CLIENT || ev.provider == LSASRV => (Lane::Client, ev.host.clone()),
             Some(ev) => (Lane::Server, ev.host.clone()),
-            None if e.source == "event" => (Lane::Server, String::new()),
-            None => match packet_lane(&e.text) {
-                Lane::Client => (Lane::Client, ip_of(&c.client)),
-                Lane::Server => (Lane::Server, ip_of(&c.server)),
+            None if !e.origin.is_packet() => (Lane::Server, String::new()),
+            None => match lane(e.side) {
+                Lane::Client => (Lane::Client, c.client.host()),
+                Lane::Server => (Lane::Server, c.server.host()),
                 Lane::Network => (Lane::Network, "path".to_string()),
             },
         };
@@ -276,19 +238,18 @@ pub fn detail(a: &Analysis, index: &EventIndex, c: &Connection, r: &Redactor) ->
                     Some(format!("{off:+.3} s ({conf} confidence)")),
                 )
             }
-            None if e.source == "event" => (e.reference.clone(), None, None),
-            None => (format!("{} of {}", e.reference, super::model::file_name(&c.input)), None, None),
+            None if !e.origin.is_packet() => (e.origin.reference(), None, None),
+            None => (format!("{} of {}", e.origin.reference(), super::model::file_name(&c.input)), None, None),
         };
-        raw.push((e.text.clone(), e.source));
         rows.push(Row {
             conn: c.id.clone(),
             n: i + 1,
             time: e.time.rfc3339(digits),
             offset_s: e.time.since(c.start),
             lane,
-            source: e.source,
+            source: e.origin.source(),
             host: r.text(&host),
-            reference: r.text(&e.reference),
+            reference: r.text(&e.origin.reference()),
             pointer: r.text(&pointer),
             text: r.text(&e.text),
             original,
@@ -297,9 +258,9 @@ pub fn detail(a: &Analysis, index: &EventIndex, c: &Connection, r: &Redactor) ->
         });
     }
     if let Some(v) = v {
-        mark_key(&mut rows, &raw, v.cause, &v.evidence_for);
+        mark_key(&mut rows, &evidence, v);
     }
-    let ladder = ladder(a, c, &raw, &rows);
+    let ladder = ladder(a, c, &evidence, &rows);
     let rows_omitted = trim(&mut rows, c);
     let mut facts: Vec<(&'static str, String)> = Vec::new();
     if let Some(u) = &c.negotiation.cookie {
@@ -332,16 +293,18 @@ pub fn detail(a: &Analysis, index: &EventIndex, c: &Connection, r: &Redactor) ->
         .into_iter()
         .map(|k| Code { what: r.text(&k.what), name: r.text(&k.name), meaning: r.text(&k.meaning), ..k })
         .collect();
+    let mut notes: Vec<String> = c.notes.iter().map(|n| r.text(n)).collect();
+    notes.extend(t.observations.iter().map(|o| r.text(&format!("observed: {}", o.text))));
     Detail {
-        row: row(c, r),
+        row: row(t, r),
         verdict_summary: v.map(|v| r.text(&v.summary)),
-        client_code: v.map(|v| v.client_code.to_string()),
+        client_code: v.map(|v| v.client_code.text.to_string()),
         ladder,
         facts,
         codes,
         timeline: rows,
         rows_omitted,
-        notes: c.notes.iter().map(|n| r.text(n)).collect(),
+        notes,
         precision: digits,
         date: c.start.rfc3339(0).get(..10).unwrap_or("").to_string(),
     }
@@ -379,17 +342,19 @@ fn trim(rows: &mut Vec<Row>, c: &Connection) -> usize {
     before - rows.len()
 }
 
-fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[Row]) -> Vec<Rung> {
+fn ladder(a: &Analysis, c: &Connection, ev: &[&Evidence], rows: &[Row]) -> Vec<Rung> {
     let n = &c.negotiation;
     let tls = c.tls.as_ref();
     let mut out = Vec::new();
     for (phase, p) in c.phases.ladder() {
-        if c.transport == "udp" && p == Phase::NotApplicable {
+        if c.transport == Transport::Udp && p == Phase::NotApplicable {
             continue;
         }
         let (at, detail) = match phase {
-            "tcp" => {
-                let at = phase_time(raw, rows, &["SYN+ACK", "RST from the server", "without an answer", "ICMP"]);
+            Stage::Tcp => {
+                let sigs =
+                    [(Sig::SynAck, None), (Sig::SynRefused, None), (Sig::SynUnanswered, None), (Sig::Icmp, None)];
+                let at = phase_time(ev, rows, &sigs);
                 let text = match p {
                     Phase::Ok => "SYN answered by SYN+ACK".to_string(),
                     Phase::Refused => "the server answered the SYN with RST".into(),
@@ -399,8 +364,10 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
                 };
                 (at, text)
             }
-            "negotiation" => {
-                let at = phase_time(raw, rows, &["X.224 Connection Confirm", "X.224 Connection Request"]);
+            Stage::Negotiation => {
+                let sigs =
+                    [(Sig::X224Confirm, None), (Sig::NegFailure, None), (Sig::NotX224, None), (Sig::X224Request, None)];
+                let at = phase_time(ev, rows, &sigs);
                 let mut parts = Vec::new();
                 if let (Some(s), Some(v)) = (&n.requested, n.requested_protocols) {
                     parts.push(format!("requested {s} (0x{v:X})"));
@@ -413,11 +380,11 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
                 }
                 (at, parts.join(", "))
             }
-            "tls" => {
-                let markers: &[&str] = if p.is_failure() {
-                    &["TLS alert", "RST from", "FIN from", "TLS ServerHello", "TLS ClientHello"]
+            Stage::Tls => {
+                let markers: &[(Sig, Option<Side>)] = if p.is_failure() {
+                    &[(Sig::TlsAlert, None), (Sig::Close, None), (Sig::ServerHello, None), (Sig::ClientHello, None)]
                 } else {
-                    &["first encrypted record from the server", "TLS ServerHello", "TLS ClientHello"]
+                    &[(Sig::FirstEncrypted, Some(Side::Server)), (Sig::ServerHello, None), (Sig::ClientHello, None)]
                 };
                 let mut parts = Vec::new();
                 if let Some(t) = tls {
@@ -435,9 +402,9 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
                         ));
                     }
                 }
-                (phase_time(raw, rows, markers), parts.join("; "))
+                (phase_time(ev, rows, markers), parts.join("; "))
             }
-            "nla" => {
+            Stage::Nla => {
                 let text = match tls {
                     Some(t) if matches!(p, Phase::Ok | Phase::Failed | Phase::Abandoned | Phase::Incomplete) => {
                         let app = |s: &crate::rdp::tls::TlsSummary| {
@@ -453,7 +420,7 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
                 };
                 (None, text)
             }
-            "session" => {
+            Stage::Session => {
                 let text = match tls {
                     Some(t) if p == Phase::Ok || p == Phase::Failed => {
                         format!("the server sent {} bytes encrypted", t.server.encrypted_bytes)
@@ -462,18 +429,18 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
                 };
                 (None, text)
             }
-            "udp" if c.transport == "udp" => (
-                phase_time(raw, rows, &["RDP-UDP SYN+ACK", "RDP-UDP SYN from the client"]),
+            Stage::Udp if c.transport == Transport::Udp => (
+                phase_time(ev, rows, &[(Sig::RdpUdpSynAck, None), (Sig::RdpUdpSyn, None)]),
                 c.udp
                     .as_ref()
                     .map(|u| format!("SYN sent {} time(s), {} datagram(s) back", u.syn_count, u.s2c_datagrams))
                     .unwrap_or_default(),
             ),
-            _ => {
+            Stage::Udp => {
                 // A TCP connection's UDP phase: the RDP-UDP attempt that belongs to it.
                 let sibling = a.connections.iter().find(|u| {
-                    u.transport == "udp"
-                        && ip_of(&u.client) == ip_of(&c.client)
+                    u.transport == Transport::Udp
+                        && u.client.host() == c.client.host()
                         && u.server == c.server
                         && u.start >= c.start
                         && u.start <= c.end
@@ -481,15 +448,16 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
                 (None, sibling.map(|u| format!("see {}", u.id)).unwrap_or_default())
             }
         };
-        out.push(Rung { phase, state: p.name().to_string(), mark: mark(p), at, detail });
+        out.push(Rung { phase: phase.as_str(), state: p.name().to_string(), mark: mark(p), at, detail });
     }
     let t = &c.teardown;
-    let (state, mark) = match t.how {
-        "rst" | "fin" => {
-            let bad = t.how == "rst" && (t.by == "server" || t.rst_ttl_mismatch);
-            (format!("{} by the {}", t.how.to_uppercase(), t.by), if bad { Mark::Fail } else { Mark::Other })
+    let (state, mark) = match (t.how, t.by) {
+        (CloseKind::Rst | CloseKind::Fin, Some(by)) => {
+            let bad = t.how == CloseKind::Rst && (by == Side::Server || t.rst_ttl_mismatch);
+            let how = t.how.as_str().to_uppercase();
+            (format!("{how} by the {by}"), if bad { Mark::Fail } else { Mark::Other })
         }
-        "open" => ("still open at the end of the capture".to_string(), Mark::Other),
+        (CloseKind::Open, _) => ("still open at the end of the capture".to_string(), Mark::Other),
         _ if c.phases.tcp == Phase::NotObserved => ("not observed".to_string(), Mark::Other),
         _ => ("never established".to_string(), Mark::Other),
     };
@@ -498,7 +466,7 @@ fn ladder(a: &Analysis, c: &Connection, raw: &[(String, &'static str)], rows: &[
     } else {
         t.at.map(|at| format!("frame {}", at.frame)).unwrap_or_default()
     };
-    if c.transport == "tcp" {
+    if c.transport == Transport::Tcp {
         out.push(Rung { phase: "teardown", state, mark, at: t.after_s, detail });
     }
     out
@@ -510,16 +478,9 @@ mod tests {
 
     #[test]
     fn lanes_follow_the_sender() {
-        assert_eq!(packet_lane("SYN from the client"), Lane::Client);
-        assert_eq!(packet_lane("SYN+ACK from the server after 0.001 s"), Lane::Server);
-        assert_eq!(packet_lane("TLS ClientHello offering TLS 1.2"), Lane::Client);
-        assert_eq!(packet_lane("server certificate CN=x"), Lane::Server);
-        assert_eq!(packet_lane("ICMP frag-needed from 10.0.0.1"), Lane::Network);
-        assert_eq!(
-            packet_lane(
-                "RST from the server 0.1 s after the first packet (TTL 250 while the server's other packets had TTL 128: sent by a device on the path?)"
-            ),
-            Lane::Network
-        );
+        assert_eq!(lane(Side::Client), Lane::Client);
+        assert_eq!(lane(Side::Server), Lane::Server);
+        // ICMP errors and RSTs whose TTL does not fit their sender come from the path.
+        assert_eq!(lane(Side::Path), Lane::Network);
     }
 }

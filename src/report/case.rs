@@ -8,12 +8,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::{Case, EventIndex, InputRow, have, ip_of};
+use super::model::{Case, EventIndex, InputRow, have};
 use super::redact::Redactor;
 use crate::analyze::Analysis;
 use crate::connection::fmt_ts;
 use crate::diagnose::collect_next;
 use crate::events::catalog::{CLIENT, LSASRV};
+use crate::vocab::{Endpoint, Severity, Transport};
 
 fn push_unique(v: &mut Vec<String>, s: String) {
     if !s.is_empty() && !v.iter().any(|x| x.eq_ignore_ascii_case(&s)) {
@@ -45,15 +46,20 @@ impl Named {
     }
 }
 
+/// The IP of an address, or the host as the connection names it ("HOST (from its logs)").
+fn shown_host(e: &Endpoint) -> String {
+    e.addr().map_or_else(|| e.to_string(), |a| a.ip().to_string())
+}
+
 pub fn case(a: &Analysis, index: &EventIndex, r: &Redactor) -> Case {
     let mut case = Case { attempts: a.connections.len(), ..Case::default() };
-    case.tcp = a.connections.iter().filter(|c| c.transport == "tcp").count();
+    case.tcp = a.connections.iter().filter(|c| c.transport == Transport::Tcp).count();
     case.udp = case.attempts - case.tcp;
     let failing: Vec<_> = a
-        .connections
-        .iter()
-        .filter(|c| c.verdict.as_ref().is_some_and(|v| v.severity == "error") || c.failed_phase.is_some())
-        .filter(|c| c.verdict.as_ref().is_none_or(|v| v.severity == "error"))
+        .attempts()
+        .filter(|t| t.verdict.is_some_and(|v| v.severity == Severity::Error) || t.conn.failed_phase.is_some())
+        .filter(|t| t.verdict.is_none_or(|v| v.severity == Severity::Error))
+        .map(|t| t.conn)
         .collect();
     case.failed = failing.len();
     if let (Some(first), Some(last)) = (failing.iter().min_by_key(|c| c.start), failing.iter().max_by_key(|c| c.end)) {
@@ -64,14 +70,15 @@ pub fn case(a: &Analysis, index: &EventIndex, r: &Redactor) -> Case {
     // events name the server (or the client, for the client's own logs).
     let mut clients = Named::default();
     let mut servers = Named::default();
-    for c in &a.connections {
-        let cnames = clients.slot(ip_of(&c.client));
-        for e in c.evidence.iter().filter(|e| e.source == "event") {
-            if let Some(ev) = index.get(&e.reference).filter(|ev| ev.provider == CLIENT || ev.provider == LSASRV) {
+    for t in a.attempts() {
+        let c = t.conn;
+        let cnames = clients.slot(shown_host(&c.client));
+        for e in t.joined {
+            if let Some(ev) = index.get(&e.origin).filter(|ev| ev.provider == CLIENT || ev.provider == LSASRV) {
                 cnames.insert(ev.host.clone());
             }
         }
-        let snames = servers.slot(ip_of(&c.server));
+        let snames = servers.slot(shown_host(&c.server));
         if let Some(t) = &c.tls {
             snames.extend(t.sni.iter().cloned());
             for cert in t.server.certificates.iter().take(1) {
@@ -82,8 +89,8 @@ pub fn case(a: &Analysis, index: &EventIndex, r: &Redactor) -> Case {
                 }
             }
         }
-        for e in c.evidence.iter().filter(|e| e.source == "event") {
-            if let Some(ev) = index.get(&e.reference).filter(|ev| ev.provider != CLIENT && ev.provider != LSASRV) {
+        for e in t.joined {
+            if let Some(ev) = index.get(&e.origin).filter(|ev| ev.provider != CLIENT && ev.provider != LSASRV) {
                 snames.insert(ev.host.clone());
             }
         }

@@ -6,6 +6,7 @@
 //! meanings of TLS alerts and security-protocol bits in our words. Does not escape or redact.
 
 use crate::connection::Connection;
+use crate::diagnose::rules::ClientCode;
 use crate::events::catalog::{CLIENT, CORE, SCHANNEL, SECURITY, TypedEvent};
 use crate::explain::{Meaning, explain, parse_code};
 use crate::rdp::codes::{NegFailureCode, Protocols, TlsAlert};
@@ -85,39 +86,16 @@ fn pick(v: u32, tables: &[&str]) -> Option<Meaning> {
     tables.iter().find_map(|t| all.iter().find(|m| m.table.starts_with(t)).cloned())
 }
 
-/// Codes named in a verdict's client-code text ("0x904 (2308), extended 0 or 7").
-pub fn client_codes(text: &str) -> Vec<Code> {
-    let mut out = Vec::new();
-    let words: Vec<&str> = text.split([' ', ',', '(', ')']).filter(|w| !w.is_empty()).collect();
-    for (i, w) in words.iter().enumerate() {
-        if w.starts_with("0x") || w.starts_with("0X") {
-            if let Some(m) = parse_code(w).and_then(|v| pick(v, &["client disconnect"]).map(|m| (v, m))) {
-                out.push(Code {
-                    what: "client disconnect reason".into(),
-                    value: Some(m.0.into()),
-                    name: m.1.name,
-                    meaning: m.1.text,
-                });
-            }
-        } else if *w == "extended" {
-            let nums = words
-                .iter()
-                .skip(i + 1)
-                .take_while(|x| **x == "or" || x.chars().all(|c| c.is_ascii_digit() || c == '-'));
-            for n in nums.filter(|x| **x != "or") {
-                let first = n.split('-').next().unwrap_or(n);
-                if let Some(m) = first.parse::<u32>().ok().and_then(|v| pick(v, &["extended"]).map(|m| (v, m))) {
-                    out.push(Code {
-                        what: "extended disconnect reason".into(),
-                        value: Some(m.0.into()),
-                        name: m.1.name,
-                        meaning: m.1.text,
-                    });
-                }
-            }
-        }
-    }
-    out
+/// The client codes a cause produces, decoded: disconnect reasons, then extended reasons.
+pub fn client_codes(code: &ClientCode) -> Vec<Code> {
+    let disconnect = code.disconnect.iter().map(|v| (*v, "client disconnect", "client disconnect reason"));
+    let extended = code.extended.iter().map(|v| (*v, "extended", "extended disconnect reason"));
+    disconnect
+        .chain(extended)
+        .filter_map(|(v, table, what)| {
+            pick(v, &[table]).map(|m| Code { what: what.into(), value: Some(v.into()), name: m.name, meaning: m.text })
+        })
+        .collect()
 }
 
 /// Numbers in event fields worth decoding: (provider, field, tables to look in).
@@ -182,7 +160,7 @@ pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
         out.push(Code {
             what: format!("ICMP type {} code {}", e.icmp_type, e.code),
             value: None,
-            name: e.kind.into(),
+            name: e.kind.as_str().into(),
             meaning: format!("{} answered for the path{mtu}", e.from),
         });
     }
@@ -220,15 +198,19 @@ pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::Cause;
 
     #[test]
     fn client_code_text() {
-        let codes = client_codes("0x904 (2308), extended 0 or 7");
+        // The certificate rule's codes: "0x904 (2308), extended 0 or 7".
+        let rule = |c| crate::diagnose::rules::rule(c).map(|r| &r.client_code).expect("a rule");
+        let codes = client_codes(rule(Cause::Certificate));
         let names: Vec<&str> = codes.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["AtClientWinsockFDCLOSE", "NoInfo", "ServerDeniedConnection"]);
         assert_eq!(codes[0].number(), "0x904 = 2308");
-        let two = client_codes("0xB09 (2825) when NLA is required, else 0x904 (2308)");
+        // "0xB09 (2825) when NLA is required, else 0x904 (2308)".
+        let two = client_codes(rule(Cause::SecurityNegotiation));
         assert_eq!(two.len(), 2);
-        assert!(client_codes("none").is_empty());
+        assert!(client_codes(rule(Cause::None)).is_empty());
     }
 }

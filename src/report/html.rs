@@ -136,11 +136,7 @@ pub fn render(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 fn verdict(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let v = &rep.verdict;
-    let sev = match v.severity {
-        "error" => "error",
-        "warning" => "warning",
-        _ => "info",
-    };
+    let sev = v.severity.as_str();
     writeln!(out, "<section class=\"verdict {sev}\" id=\"verdict\">")?;
     writeln!(
         out,
@@ -282,7 +278,7 @@ fn connections(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "<tr><td>{}</td><td>{}</td><td class=\"mono\">{} → {}</td><td class=\"mono\">{}</td><td>{:.3} s</td><td>{}</td><td>{failed}</td><td>{verdict}</td><td>{}</td></tr>",
             esc(&c.id),
-            c.transport.to_uppercase(),
+            c.transport.as_str().to_uppercase(),
             esc(&c.client),
             esc(&c.server),
             breakable(&c.start),
@@ -305,7 +301,7 @@ fn detail(d: &Detail, out: &mut dyn Write) -> std::io::Result<()> {
         out,
         "<h2>{}: {} <span class=\"mono\">{} → {}</span></h2>",
         esc(&c.id),
-        c.transport.to_uppercase(),
+        c.transport.as_str().to_uppercase(),
         esc(&c.client),
         esc(&c.server)
     )?;
@@ -313,7 +309,8 @@ fn detail(d: &Detail, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "<tr><th>Started</th><td>{}, lasted {:.3} s</td></tr>", esc(&c.start), c.duration_s)?;
     writeln!(out, "<tr><th>Outcome</th><td>{}</td></tr>", esc(&c.outcome))?;
     if let Some(s) = &d.verdict_summary {
-        let conf = c.confidence.map(|x| format!(" ({x:.2}, {})", c.severity.unwrap_or(""))).unwrap_or_default();
+        let conf =
+            c.confidence.map(|x| format!(" ({x:.2}, {})", c.severity.map_or("", |s| s.as_str()))).unwrap_or_default();
         writeln!(out, "<tr><th>Verdict</th><td>{}{conf}</td></tr>", esc(s))?;
     }
     for (k, v) in &d.facts {

@@ -11,9 +11,36 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::redact::Redactor;
-use crate::analyze::{Analysis, InputSummary};
+use crate::analyze::{Analysis, Attempt, InputSummary};
 use crate::connection::Connection;
+use crate::diagnose::Verdict;
 use crate::error::Warning;
+use crate::evidence::{Evidence, Observation};
+
+/// One connection as the contract writes it: the record, then its evidence (packets and joined
+/// events in time order), notes, verdict and observations.
+#[derive(Serialize)]
+struct ConnectionOut<'a> {
+    #[serde(flatten)]
+    record: &'a Connection,
+    evidence: Vec<&'a Evidence>,
+    notes: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<&'a Verdict>,
+    observations: &'a [Observation],
+}
+
+impl<'a> From<Attempt<'a>> for ConnectionOut<'a> {
+    fn from(t: Attempt<'a>) -> Self {
+        ConnectionOut {
+            record: t.conn,
+            evidence: t.evidence(),
+            notes: &t.conn.notes,
+            verdict: t.verdict,
+            observations: t.observations,
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Tool {
@@ -31,7 +58,7 @@ struct Report<'a> {
     inputs: &'a [InputSummary],
     clock_skew: &'a [crate::correlate::ClockSkew],
     diagnosis: &'a Option<crate::diagnose::Diagnosis>,
-    connections: &'a [Connection],
+    connections: Vec<ConnectionOut<'a>>,
     events: &'a [crate::events::catalog::TypedEvent],
     warnings: &'a [Warning],
     skipped_files: &'a [String],
@@ -46,7 +73,7 @@ fn report<'a>(a: &'a Analysis, generated_at: Option<&'a str>) -> Report<'a> {
         inputs: &a.inputs,
         clock_skew: &a.skews,
         diagnosis: &a.diagnosis,
-        connections: &a.connections,
+        connections: a.attempts().map(ConnectionOut::from).collect(),
         events: &a.events,
         warnings: &a.warnings,
         skipped_files: &a.skipped_files,

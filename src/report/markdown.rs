@@ -161,7 +161,7 @@ fn connections(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             out,
             "| {} | {} | {} → {} | {} | {:.3} s | {} | {} | {} | {} |",
             c.id,
-            c.transport.to_uppercase(),
+            c.transport.as_str().to_uppercase(),
             esc(&c.client),
             esc(&c.server),
             c.start,
@@ -182,12 +182,13 @@ fn connections(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 fn detail(d: &Detail, out: &mut dyn Write) -> std::io::Result<()> {
     let c = &d.row;
     writeln!(out)?;
-    writeln!(out, "## {}: {} {} → {}", c.id, c.transport.to_uppercase(), esc(&c.client), esc(&c.server))?;
+    writeln!(out, "## {}: {} {} → {}", c.id, c.transport.as_str().to_uppercase(), esc(&c.client), esc(&c.server))?;
     writeln!(out)?;
     writeln!(out, "- **Started:** {}, lasted {:.3} s", c.start, c.duration_s)?;
     writeln!(out, "- **Outcome:** {}", esc(&c.outcome))?;
     if let Some(s) = &d.verdict_summary {
-        let conf = c.confidence.map(|x| format!(" ({x:.2}, {})", c.severity.unwrap_or(""))).unwrap_or_default();
+        let conf =
+            c.confidence.map(|x| format!(" ({x:.2}, {})", c.severity.map_or("", |s| s.as_str()))).unwrap_or_default();
         writeln!(out, "- **Verdict:** {}{conf}", esc(s))?;
     }
     writeln!(out)?;

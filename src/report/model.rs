@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::attempt::{self, Detail, Mark, Row};
 use super::codes::{Code, client_codes};
 use super::redact::Redactor;
-use crate::analyze::Analysis;
-use crate::connection::Connection;
+use crate::analyze::{Analysis, Attempt};
 use crate::connection::fmt_ts;
 use crate::diagnose::Inputs;
+use crate::diagnose::rules::{self, Answer};
 use crate::events::catalog::{CLIENT, LSASRV, TypedEvent};
+use crate::evidence::Origin;
+use crate::vocab::{Cause, Severity, Stage, Transport};
 
 /// Connections listed in the inventory; the rest are counted (the JSON report has them all).
 pub const MAX_CONNECTIONS: usize = 200;
@@ -54,9 +56,8 @@ pub struct Report {
 /// The case-level verdict, ready to print first.
 #[derive(Debug)]
 pub struct VerdictView {
-    pub cause: &'static str,
-    /// `error`, `warning` or `info`.
-    pub severity: &'static str,
+    pub cause: Cause,
+    pub severity: Severity,
     pub confidence: f64,
     pub confidence_word: &'static str,
     /// One sentence: failing phase, cause and confidence.
@@ -75,7 +76,7 @@ pub struct VerdictView {
 
 #[derive(Debug)]
 pub struct Competitor {
-    pub cause: &'static str,
+    pub cause: Cause,
     pub confidence: f64,
     pub evidence: Vec<String>,
 }
@@ -134,18 +135,18 @@ impl Case {
 #[derive(Debug, Clone)]
 pub struct ConnRow {
     pub id: String,
-    pub transport: &'static str,
+    pub transport: Transport,
     pub client: String,
     pub server: String,
     pub start: String,
     pub duration_s: f64,
     pub user: Option<String>,
-    pub failed_phase: Option<&'static str>,
+    pub failed_phase: Option<Stage>,
     /// The capture shows at least one phase (false for connections known from events only).
     pub captured: bool,
-    pub cause: Option<&'static str>,
+    pub cause: Option<Cause>,
     pub confidence: Option<f64>,
-    pub severity: Option<&'static str>,
+    pub severity: Option<Severity>,
     pub outcome: String,
 }
 
@@ -199,31 +200,16 @@ impl ConnRow {
     pub fn state(&self) -> (String, Mark) {
         match (self.failed_phase, self.severity, self.captured) {
             (Some(p), _, _) => (format!("✗ {p}"), Mark::Fail),
-            (None, Some("error"), _) => ("✗ failed".into(), Mark::Fail),
+            (None, Some(Severity::Error), _) => ("✗ failed".into(), Mark::Fail),
             (None, _, false) => ("· not captured".into(), Mark::Other),
             (None, _, true) => ("✓ no phase failed".into(), Mark::Pass),
         }
     }
 }
 
-/// Our words for each cause of DESIGN.md's vocabulary.
-pub fn cause_title(cause: &str) -> &'static str {
-    match cause {
-        "none" => "the connection worked",
-        "certificate" => "the server's TLS certificate or its private key is unusable, missing or expired",
-        "tls-mismatch" => "client and server share no TLS version or cipher suite",
-        "security-negotiation" => "the server refused the RDP security-layer negotiation",
-        "nla-auth" => "Network Level Authentication (CredSSP) failed",
-        "server-denied" => "the server refused the session after authentication",
-        "licensing" => "RD licensing refused the session",
-        "service-down" => "Remote Desktop Services is stopped, crashed or not listening",
-        "firewall-block" => "a host or network firewall blocked the connection",
-        "network-loss" => "the path lost packets until the connection died",
-        "mtu-blackhole" => "large packets never arrive (path MTU black hole)",
-        "middlebox-reset" => "a device on the path reset the connection",
-        "udp-blocked" => "the RDP-UDP side channel is blocked; the session fell back to TCP",
-        _ => "the evidence does not name a cause",
-    }
+/// Our words for each cause (the rule's title).
+pub fn cause_title(cause: Cause) -> &'static str {
+    rules::title(cause)
 }
 
 pub fn confidence_word(c: f64) -> &'static str {
@@ -247,7 +233,7 @@ pub fn have(a: &Analysis) -> Inputs {
 
 /// The events that connections' evidence points at (`System.evtx#4711`), found in one pass.
 pub struct EventIndex<'a> {
-    map: BTreeMap<(&'a str, u64), &'a TypedEvent>,
+    map: BTreeMap<(String, u64), &'a TypedEvent>,
 }
 
 /// The file name part of a path, borrowed.
@@ -255,41 +241,32 @@ fn base_name(path: &str) -> &str {
     std::path::Path::new(path).file_name().and_then(|f| f.to_str()).unwrap_or(path)
 }
 
-fn split_ref(reference: &str) -> Option<(&str, u64)> {
-    let (file, id) = reference.rsplit_once('#')?;
-    Some((file, id.parse().ok()?))
+fn record_key(o: &Origin) -> Option<(&str, u64)> {
+    match o {
+        Origin::Record { file, record } => Some((file, *record)),
+        Origin::Frame(_) => None,
+    }
 }
 
 impl<'a> EventIndex<'a> {
     pub fn new(a: &'a Analysis) -> EventIndex<'a> {
-        let wanted: BTreeSet<(&str, u64)> = a
-            .connections
-            .iter()
-            .flat_map(|c| &c.evidence)
-            .filter(|e| e.source == "event")
-            .filter_map(|e| split_ref(&e.reference))
-            .collect();
+        let wanted: BTreeSet<(&str, u64)> = a.joined.iter().flatten().filter_map(|e| record_key(&e.origin)).collect();
         let mut map = BTreeMap::new();
         if !wanted.is_empty() {
             for e in &a.events {
                 let key = (base_name(&e.input), e.record_id);
                 if wanted.contains(&key) {
-                    map.entry(key).or_insert(e);
+                    map.entry((key.0.to_string(), key.1)).or_insert(e);
                 }
             }
         }
         EventIndex { map }
     }
 
-    /// The event an evidence reference points at.
-    pub fn get(&self, reference: &str) -> Option<&'a TypedEvent> {
-        split_ref(reference).and_then(|k| self.map.get(&k).copied())
+    /// The event an evidence origin points at.
+    pub fn get(&self, origin: &Origin) -> Option<&'a TypedEvent> {
+        record_key(origin).and_then(|(f, r)| self.map.get(&(f.to_string(), r)).copied())
     }
-}
-
-/// The IP part of `a.b.c.d:port` / `[v6]:port`; the text itself when it is not an address.
-pub fn ip_of(addr: &str) -> String {
-    addr.parse::<std::net::SocketAddr>().map(|s| s.ip().to_string()).unwrap_or_else(|_| addr.to_string())
 }
 
 /// Builds the report model.
@@ -297,28 +274,31 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
     let index = EventIndex::new(a);
     // Full detail only for the connections the report shows in detail: the failing or degraded
     // ones (all of them when none is), at most MAX_DETAILS, and always the representative one.
-    let interesting =
-        |c: &&Connection| c.failed_phase.is_some() || c.verdict.as_ref().is_some_and(|v| v.severity != "info");
-    let n_interesting = a.connections.iter().filter(interesting).count();
+    // A failed phase of a background outcome (a probe, another service) is not a failure.
+    let interesting = |t: &Attempt| match t.verdict.map(|v| v.severity) {
+        Some(Severity::Info) => t.conn.failed_phase.is_some() && !t.verdict.is_some_and(|v| v.cause.is_background()),
+        Some(_) => true,
+        None => t.conn.failed_phase.is_some(),
+    };
+    let n_interesting = a.attempts().filter(interesting).count();
     let total_details = if n_interesting > 0 { n_interesting } else { a.connections.len() };
     let rep = a.diagnosis.as_ref().and_then(|d| d.connection.as_deref());
     let mut shown = 0;
     let details: Vec<Detail> = a
-        .connections
-        .iter()
-        .filter(|c| {
-            let pick = (n_interesting == 0 || interesting(c)) && shown < MAX_DETAILS;
+        .attempts()
+        .filter(|t| {
+            let pick = (n_interesting == 0 || interesting(t)) && shown < MAX_DETAILS;
             shown += usize::from(pick);
-            pick || rep == Some(c.id.as_str())
+            pick || rep == Some(t.conn.id.as_str())
         })
-        .map(|c| attempt::detail(a, &index, c, r))
+        .map(|t| attempt::detail(a, &index, &t, r))
         .collect();
     // The representative connection first, then failures before degraded sessions.
     let rank = |d: &Detail| {
         let severity = match d.row.severity {
-            Some("error") => 1,
+            Some(Severity::Error) => 1,
             _ if d.row.failed_phase.is_some() => 1,
-            Some("warning") => 2,
+            Some(Severity::Warning) => 2,
             _ => 3,
         };
         if rep == Some(d.row.id.as_str()) { 0 } else { severity }
@@ -327,7 +307,7 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
     details.sort_by_key(|d| rank(d));
     let verdict = verdict(a, r, &details);
     let case = super::case::case(a, &index, r);
-    let connections: Vec<ConnRow> = a.connections.iter().take(MAX_CONNECTIONS).map(|c| attempt::row(c, r)).collect();
+    let connections: Vec<ConnRow> = a.attempts().take(MAX_CONNECTIONS).map(|t| attempt::row(&t, r)).collect();
     let events: Vec<EventRow> = a
         .events
         .iter()
@@ -387,55 +367,32 @@ pub fn file_name(path: &str) -> String {
     std::path::Path::new(path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| path.into())
 }
 
-/// The text inside `(answers: …)` of each fix step: the signatures the cause leaves.
-fn answers(fix: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for f in fix {
-        let Some(start) = f.find("(answers: ") else { continue };
-        let inner = &f[start + "(answers: ".len()..];
-        let mut depth = 0usize;
-        let end = inner
-            .char_indices()
-            .find(|&(_, c)| {
-                match c {
-                    '(' => depth += 1,
-                    ')' if depth == 0 => return true,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                false
-            })
-            .map(|(i, _)| i)
-            .unwrap_or(inner.len());
-        for part in inner[..end].split("; ") {
-            if !part.is_empty() && !out.iter().any(|p| p == part) {
-                out.push(part.to_string());
-            }
+/// The signatures the cause's fix steps answer, each once, wire and event apart.
+fn answers(fix: &[rules::Fix]) -> (Vec<&'static str>, Vec<&'static str>) {
+    let (mut wire, mut event) = (Vec::new(), Vec::new());
+    for a in fix.iter().flat_map(|f| f.answers) {
+        let list = if matches!(a, Answer::Wire(_)) { &mut wire } else { &mut event };
+        if !list.contains(&a.text()) {
+            list.push(a.text());
         }
     }
-    out
-}
-
-/// Log sources named in a signature: the parts of `answers` a Windows event would show.
-fn is_event_signature(s: &str) -> bool {
-    ["Schannel", "RCM", "SCM", "WFP", "RdpCoreTS", "LsaSrv", "4625", "client 1", "LSM", "Security"]
-        .iter()
-        .any(|w| s.contains(w))
+    (wire, event)
 }
 
 fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
     let d = a.diagnosis.as_ref();
     let rep_id = d.and_then(|d| d.connection.clone());
-    let rep = rep_id.as_ref().and_then(|id| a.connections.iter().find(|c| &c.id == id));
+    let rep_attempt = rep_id.as_ref().and_then(|id| a.attempt_by_id(id));
+    let rep = rep_attempt.map(|t| t.conn);
     let rep_detail = rep_id.as_ref().and_then(|id| details.iter().find(|x| &x.row.id == id));
-    let v = rep.and_then(|c| c.verdict.as_ref());
-    let cause = d.map_or("undetermined", |d| d.cause);
+    let v = rep_attempt.and_then(|t| t.verdict);
+    let cause = d.map_or(Cause::Undetermined, |d| d.cause);
     let confidence = d.map_or(0.0, |d| d.confidence);
     let word = confidence_word(confidence);
     let severity = match (d, v) {
-        (Some(d), _) if d.failed_attempts > 0 => "error",
+        (Some(d), _) if d.failed_attempts > 0 => Severity::Error,
         (_, Some(v)) => v.severity,
-        _ => "info",
+        _ => Severity::Info,
     };
     let phase = rep.and_then(|c| c.failed_phase);
     let have = have(a);
@@ -444,17 +401,24 @@ fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
     let share = d.map(|d| format!("{} of {} failed attempt(s) share this cause", d.attempts, d.failed_attempts));
     let sentence = match (cause, severity) {
         (_, _) if a.connections.is_empty() => "No RDP connection attempt was found in the inputs.".to_string(),
-        ("none", _) => format!("No connection failed: every attempt completed (confidence {confidence:.2}, {word})."),
-        ("undetermined", _) => format!(
+        (Cause::None, _) => {
+            format!("No connection failed: every attempt completed (confidence {confidence:.2}, {word}).")
+        }
+        (Cause::Probe | Cause::NotRdp, Severity::Info) => format!(
+            "No RDP logon failed: {} ({}); confidence {confidence:.2} ({word}).",
+            d.map(|d| r.text(&d.summary)).unwrap_or_default(),
+            cause_title(cause)
+        ),
+        (Cause::Undetermined, _) => format!(
             "{} attempt(s) failed{} but the evidence does not name a cause (confidence {confidence:.2}, {word}); \
              see Evidence gaps for what to collect.",
             d.map_or(0, |d| d.failed_attempts),
-            phase.map(|p| format!(" ({id} in the {} phase)", p.to_uppercase())).unwrap_or_default()
+            phase.map(|p| format!(" ({id} in the {} phase)", p.as_str().to_uppercase())).unwrap_or_default()
         ),
-        (_, "error") => format!(
+        (_, Severity::Error) => format!(
             "{id} failed{}, most likely from the {cause} cause ({}){}; confidence {confidence:.2} ({word}), {}.",
             match (phase, have.capture) {
-                (Some(p), _) => format!(" in the {} phase", p.to_uppercase()),
+                (Some(p), _) => format!(" in the {} phase", p.as_str().to_uppercase()),
                 (None, false) => " (no capture shows in which phase)".to_string(),
                 (None, true) => String::new(),
             },
@@ -469,17 +433,17 @@ fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
             why.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
         ),
     };
-    let fix: Vec<String> = v.map(|v| v.fix.clone()).unwrap_or_default();
+    let fix_steps = v.map_or(&[][..], |v| v.fix);
+    let fix: Vec<String> = fix_steps.iter().map(rules::Fix::sentence).collect();
     let mut confirm = Vec::new();
-    let signatures = answers(&fix);
-    let (event_sigs, wire_sigs): (Vec<&String>, Vec<&String>) = signatures.iter().partition(|s| is_event_signature(s));
-    let join = |v: &[&String]| v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("; ");
+    let (wire_sigs, event_sigs) = answers(fix_steps);
+    let join = |v: &[&str]| v.join("; ");
     if !wire_sigs.is_empty() {
         let lead = if have.capture { "On the wire this cause shows as" } else { "A capture would show" };
         confirm.push(format!("{lead}: {}.", join(&wire_sigs)));
     }
-    let events_for = v.is_some_and(|v| v.evidence_for.iter().any(|e| is_event_signature(e) || e.contains(".evtx")));
-    if cause != "none" && cause != "undetermined" && !event_sigs.is_empty() {
+    let events_for = v.is_some_and(|v| v.cited.is_some());
+    if !matches!(cause, Cause::None | Cause::Undetermined) && !event_sigs.is_empty() {
         if events_for {
             confirm.push(format!(
                 "Confirmed by the Windows events in the decisive evidence (this cause logs {}).",
@@ -508,7 +472,7 @@ fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
         confidence_word: word,
         sentence,
         connection: rep_id,
-        client_code: d.map(|d| d.client_code.to_string()).unwrap_or_default(),
+        client_code: d.map(|d| d.client_code.text.to_string()).unwrap_or_default(),
         client_codes: d.map(|d| client_codes(d.client_code)).unwrap_or_default(),
         decisive: decisive(rep_detail, details, cause),
         fix,
@@ -531,7 +495,7 @@ fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
 
 /// The decisive rows of the representative connection; when it has none (a TCP session whose
 /// UDP side channel failed), those of the first connection with the same cause that has some.
-fn decisive(rep: Option<&Detail>, details: &[Detail], cause: &str) -> Vec<Row> {
+fn decisive(rep: Option<&Detail>, details: &[Detail], cause: Cause) -> Vec<Row> {
     let key = |d: &Detail| d.timeline.iter().filter(|row| row.key).cloned().collect::<Vec<Row>>();
     let own = rep.map(key).unwrap_or_default();
     if !own.is_empty() {
@@ -546,10 +510,15 @@ mod tests {
 
     #[test]
     fn answers_are_taken_from_fix_steps() {
-        let fix = vec![
-            "Do a (and b) (answers: RST after the ClientHello; Schannel 36870/36871)".to_string(),
-            "Do c (answers: Schannel 36870/36871; RCM 1057 (x))".to_string(),
-        ];
-        assert_eq!(answers(&fix), ["RST after the ClientHello", "Schannel 36870/36871", "RCM 1057 (x)"]);
+        // The certificate rule's steps, as the JSON writes them (rules::Fix::sentence).
+        let fix = rules::rule(Cause::Certificate).map_or(&[][..], |r| r.fix);
+        let (wire, event) = answers(fix);
+        assert_eq!(wire.first(), Some(&"server reset after the ClientHello"));
+        assert_eq!(event[..2], ["Schannel 36870/36871", "RCM 1057/1058"]);
+        assert!(
+            fix[0]
+                .sentence()
+                .ends_with("(answers: server reset after the ClientHello; Schannel 36870/36871; RCM 1057/1058)")
+        );
     }
 }

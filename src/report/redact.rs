@@ -249,11 +249,13 @@ impl Redactor {
         }
         let r = n.into_redactor();
         // Number the addresses up front, connections first, so every format numbers them alike.
-        for c in &a.connections {
-            r.register_ips(&c.client);
-            r.register_ips(&c.server);
-            c.evidence.iter().for_each(|e| r.register_ips(&e.text));
+        for t in a.attempts() {
+            let c = t.conn;
+            r.register_ips(&c.client.to_string());
+            r.register_ips(&c.server.to_string());
+            t.evidence().iter().for_each(|e| r.register_ips(&e.text));
             c.notes.iter().for_each(|x| r.register_ips(x));
+            t.observations.iter().for_each(|o| r.register_ips(&o.text));
         }
         for e in &a.events {
             if let Some(c) = &e.client {

@@ -7,6 +7,7 @@
 //! Every string from an input goes through `escape::terminal`, so control characters and
 //! escape sequences hidden in a cookie, certificate or host name are printed, never acted on.
 
+use crate::vocab::Severity;
 use std::io::Write;
 
 use super::attempt::{Detail, Mark, Row};
@@ -120,11 +121,11 @@ pub fn elapsed(s: f64) -> String {
     if s.abs() < 1.0 { format!("{:+.3} ms", s * 1000.0) } else { format!("{s:+.3} s") }
 }
 
-fn severity_sgr(sev: &str) -> &'static str {
+fn severity_sgr(sev: Severity) -> &'static str {
     match sev {
-        "error" => "1;31",
-        "warning" => "1;33",
-        _ => "1;32",
+        Severity::Error => "1;31",
+        Severity::Warning => "1;33",
+        Severity::Info => "1;32",
     }
 }
 
@@ -235,7 +236,7 @@ fn connections(o: &mut Out, rep: &Report) -> std::io::Result<()> {
         let head = format!(
             "{}  {}  {} -> {}  {}  {:.3} s{user}",
             c.id,
-            c.transport.to_uppercase(),
+            c.transport.as_str().to_uppercase(),
             esc(&c.client),
             esc(&c.server),
             c.start,
@@ -262,12 +263,13 @@ fn connections(o: &mut Out, rep: &Report) -> std::io::Result<()> {
 
 fn detail(o: &mut Out, d: &Detail) -> std::io::Result<()> {
     let c = &d.row;
-    let head = format!("{}  {}  {} -> {}", c.id, c.transport.to_uppercase(), esc(&c.client), esc(&c.server));
+    let head = format!("{}  {}  {} -> {}", c.id, c.transport.as_str().to_uppercase(), esc(&c.client), esc(&c.server));
     o.heading(&head)?;
     o.field(2, "started", 8, &format!("{}, lasted {:.3} s", c.start, c.duration_s))?;
     o.field(2, "outcome", 8, &esc(&c.outcome))?;
     if let Some(s) = &d.verdict_summary {
-        let conf = c.confidence.map(|x| format!(" ({x:.2}, {})", c.severity.unwrap_or(""))).unwrap_or_default();
+        let conf =
+            c.confidence.map(|x| format!(" ({x:.2}, {})", c.severity.map_or("", |s| s.as_str()))).unwrap_or_default();
         o.field(2, "verdict", 8, &format!("{}{conf}", esc(s)))?;
     }
     o.para("  ", "  ", &o.paint("1", "Phase ladder"))?;

@@ -770,7 +770,7 @@ mod tests {
         assert_eq!(crate::flow::tcp::TcpDir::gaps(&f.s2c.retx_times), vec![0.6, 1.2, 2.4]);
         let rst = f.s2c.rst.expect("injected RST");
         assert!(rst.ttl == 50 && !rst.with_ack && f.s2c.ttl_first == Some(116));
-        assert_eq!((f.icmp.len(), f.icmp[0].kind, f.icmp[0].mtu), (1, "frag-needed", Some(1400)));
+        assert_eq!((f.icmp.len(), f.icmp[0].kind.as_str(), f.icmp[0].mtu), (1, "frag-needed", Some(1400)));
     }
 
     /// Ones-complement sum (RFC 1071) in 16-bit big-endian words.

@@ -1,0 +1,221 @@
+//! Facts about one connection that the rules read: booleans and small values computed from the
+//! connection record (packets) and the events joined to it. Nothing here parses bytes or reads
+//! an evidence sentence; the rules in `rules.rs` are stated over these facts.
+//!
+//! The phase-consistency facts (DESIGN.md "Phase consistency") live here too: where the
+//! connection ended, whether the client closed it in order, whether its losses recovered.
+
+use crate::connection::{Connection, Phase};
+use crate::correlate::Joined;
+use crate::events::catalog::TypedEvent;
+use crate::rdp::analyzer::Security;
+use crate::vocab::{CloseKind, Side, Stage, Transport};
+
+/// Seconds within which a client that closes right after the server's TLS handshake is a tool,
+/// not a person reading a certificate warning.
+const TOOL_REACTION_S: f64 = 1.0;
+
+/// Facts about one connection.
+#[derive(Debug, Default)]
+pub struct Facts<'a> {
+    pub udp: bool,
+    pub tcp_refused: bool,
+    pub tcp_unanswered: bool,
+    pub icmp_admin: bool,
+    pub icmp_mtu: Option<u32>,
+    pub neg_failure: Option<u32>,
+    /// ClientHello sent, no ServerHello, and the server closed the connection.
+    pub reset_after_client_hello: bool,
+    pub server_alert: Option<u8>,
+    pub client_alert: Option<u8>,
+    pub cert_expired: bool,
+    /// The connection ended during or before TLS: a certificate can explain it. A connection
+    /// that went on to NLA or a session accepted its certificate.
+    pub ended_in_tls: bool,
+    /// With NLA, the client closed right after the server's pubKeyAuth and before delegating
+    /// credentials: where mstsc checks the server's identity (MS-CSSP 3.1.5 steps 3–5).
+    pub client_rejected_identity: bool,
+    /// The server sent an encrypted TLS alert after the client's third CredSSP message, and
+    /// the connection closed: CredSSP refused the credentials.
+    pub nla_rejected: bool,
+    pub nla_failed: bool,
+    pub session_failed: bool,
+    pub session_ok: bool,
+    /// The server (or something claiming to be it) closed the connection.
+    pub closed_by_server: bool,
+    /// The client closed the connection with a FIN (an orderly close, e.g. the user ended it).
+    pub client_closed_in_order: bool,
+    /// The largest segment was retransmitted and never acknowledged.
+    pub big_segment_lost: bool,
+    pub retransmissions: u32,
+    /// Data retransmitted and still unacknowledged when the connection ended: the path did not
+    /// recover. Retransmissions that were all acknowledged are an observation, not a cause.
+    pub loss_unrecovered: bool,
+    pub rst_ttl_mismatch: bool,
+    pub udp_failed: bool,
+    pub udp_answered: bool,
+    pub failed_phase: Option<Stage>,
+    pub has_packets: bool,
+    /// Why this connection is a probe (scanner, health check, tool), when it is one.
+    pub probe: Option<String>,
+    /// What answered instead of RDP, when the port is not RDP.
+    pub not_rdp: Option<String>,
+    pub events: Vec<&'a TypedEvent>,
+}
+
+impl Facts<'_> {
+    /// The first joined event of this provider with one of these ids.
+    pub fn event(&self, provider: &str, ids: &[u16]) -> Option<&TypedEvent> {
+        self.events.iter().copied().find(|e| e.provider.as_str() == provider && ids.contains(&e.event_id))
+    }
+}
+
+/// Encrypted records each side sent after its TLS handshake (the CredSSP/NLA exchange and what
+/// follows). Under TLS ≤ 1.2 the first record after ChangeCipherSpec is Finished.
+pub fn app_records(c: &Connection) -> (u32, u32) {
+    c.tls.as_ref().map_or((0, 0), |t| {
+        let f = |s: &crate::rdp::tls::TlsSummary| s.encrypted_records.saturating_sub(s.change_cipher_spec as u32);
+        (f(&t.client), f(&t.server))
+    })
+}
+
+/// Builds the facts of one connection from its record and the events joined to it.
+pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) -> Facts<'a> {
+    let p = &c.phases;
+    let t = &c.teardown;
+    let mut f = Facts {
+        udp: c.transport == Transport::Udp,
+        tcp_refused: p.tcp == Phase::Refused,
+        tcp_unanswered: p.tcp == Phase::Unanswered,
+        failed_phase: c.failed_phase,
+        has_packets: c.evidence.iter().any(|e| e.origin.is_packet()),
+        session_ok: p.session == Phase::Ok,
+        closed_by_server: t.closed_by(Side::Server),
+        client_closed_in_order: t.how == CloseKind::Fin && t.by == Some(Side::Client),
+        nla_failed: p.nla == Phase::Failed,
+        udp_failed: p.udp == Phase::Failed,
+        udp_answered: c.transport == Transport::Udp && p.udp == Phase::Ok,
+        neg_failure: c.negotiation.failure_code,
+        rst_ttl_mismatch: t.rst_ttl_mismatch,
+        events: joined.iter().filter_map(|j| events.get(j.event)).collect(),
+        ..Default::default()
+    };
+    if let Some(tcp) = &c.tcp {
+        f.icmp_admin = tcp.icmp.iter().any(|e| e.kind == crate::flow::icmp::IcmpKind::AdminProhibited);
+        f.icmp_mtu = tcp.icmp.iter().find_map(|e| e.mtu);
+        let (c2s, s2c) = (&tcp.client_to_server, &tcp.server_to_client);
+        f.retransmissions = c2s.retransmissions + s2c.retransmissions;
+        f.big_segment_lost =
+            [c2s, s2c].iter().any(|d| d.max_segment >= 1000 && !d.max_segment_acked && d.retransmissions >= 2);
+        // The path died: retransmissions, then a close that was not the client's orderly one,
+        // with the largest retransmitted segment never acknowledged or the peer giving up.
+        let retx = f.retransmissions >= 3;
+        let unacked = [c2s, s2c].iter().any(|d| d.retransmissions > 0 && !d.max_segment_acked);
+        f.loss_unrecovered = retx && !f.client_closed_in_order && (t.how == CloseKind::Rst || unacked);
+    }
+    if let Some(tls) = &c.tls {
+        let fatal = |side: Side| {
+            tls.alerts
+                .iter()
+                .find(|a| a.sender == side && !a.alert.encrypted && a.alert.level == 2)
+                .map(|a| a.alert.description)
+        };
+        f.server_alert = fatal(Side::Server);
+        f.client_alert = fatal(Side::Client);
+        f.cert_expired = tls.certificate_expired;
+        f.reset_after_client_hello =
+            tls.client.client_hello.is_some() && tls.server.server_hello.is_none() && f.closed_by_server;
+        let (cr, sr) = app_records(c);
+        f.ended_in_tls = p.tls != Phase::Ok || (cr == 0 && t.how.is_close());
+        let nla = matches!(p.nla, Phase::Ok | Phase::Failed | Phase::Abandoned | Phase::Incomplete);
+        f.client_rejected_identity = nla && cr == 2 && sr >= 2 && t.closed_by(Side::Client) && p.session != Phase::Ok;
+        let server_encrypted_alert = tls.alerts.iter().any(|a| a.sender == Side::Server && a.alert.encrypted);
+        f.nla_rejected = server_encrypted_alert && cr >= 3 && t.how.is_close() && p.session != Phase::Ok;
+    }
+    f.session_failed = p.nla == Phase::Ok && p.session == Phase::Failed && t.by == Some(Side::Server);
+    f.not_rdp = c.negotiation.not_rdp.as_ref().map(|r| match r.protocol {
+        Some(name) => format!("the port answered the X.224 Connection Request with {name} ({} bytes)", r.len),
+        None => format!("the port answered the X.224 Connection Request with {} bytes that are not X.224", r.len),
+    });
+    f.probe = probe(c);
+    f
+}
+
+/// Why a connection is a scanner, health check or tool that never tried to log on.
+fn probe(c: &Connection) -> Option<String> {
+    let tcp = c.tcp.as_ref()?;
+    if c.mid_stream || c.phases.tcp != Phase::Ok {
+        return None;
+    }
+    let t = &c.teardown;
+    let (sent, got) = (tcp.client_to_server.payload_bytes, tcp.server_to_client.payload_bytes);
+    if sent == 0 && t.how == CloseKind::Rst && t.by == Some(Side::Client) {
+        return Some("SYN scan: the prober reset the connection right after the server's SYN+ACK".into());
+    }
+    if sent == 0 && got == 0 && t.how.is_close() {
+        return Some("TCP connect and close without any data (a port probe or a load balancer's health check)".into());
+    }
+    let by_client = t.closed_by(Side::Client);
+    let confirmed = matches!(c.phases.negotiation, Phase::Ok);
+    if confirmed && by_client && c.phases.tls == Phase::NotReached && c.negotiation.security == Security::Tls {
+        return Some("X.224 only: the client closed right after the Connection Confirm, without TLS".into());
+    }
+    let (cr, _) = app_records(c);
+    if c.phases.tls == Phase::Ok && cr == 0 && by_client {
+        let quick = c
+            .tls
+            .as_ref()
+            .and_then(|tls| tls.handshake_done)
+            .zip(t.at)
+            .is_some_and(|(done, at)| at.ts.since(done.ts) < TOOL_REACTION_S);
+        if quick {
+            return Some(
+                "TLS handshake, then the client closed at once without a CredSSP message (a certificate grabber or scanner)"
+                    .into(),
+            );
+        }
+    }
+    None
+}
+
+/// Typed event facts (temporary: replaced by the catalogue's `EventFacts` when it lands).
+pub struct EventFacts {
+    pub logon_type: Option<u8>,
+    pub status: Option<u32>,
+    pub error_code: Option<u32>,
+    stopped: bool,
+}
+
+impl EventFacts {
+    pub fn service_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// NTSTATUS 0xC000015B: the user has not been granted the requested logon type.
+    pub fn logon_right_missing(&self) -> bool {
+        self.status == Some(0xC000_015B)
+    }
+}
+
+pub trait Typed {
+    fn facts(&self) -> EventFacts;
+}
+
+impl Typed for TypedEvent {
+    fn facts(&self) -> EventFacts {
+        let hex = |s: &String| u32::from_str_radix(s.trim().trim_start_matches("0x").trim_start_matches("0X"), 16).ok();
+        let stopped = match self.fields.get("Binary").map(|b| crate::events::catalog::utf16_hex_to_string(b)) {
+            Some(key) => key.trim_end_matches('\0').ends_with("/1"),
+            None => self.fields.get("param2").is_some_and(|s| s.eq_ignore_ascii_case("stopped")),
+        };
+        let error_code = self.fields.get("AlertDesc").and_then(|s| s.parse().ok()).or_else(|| {
+            self.fields.values().find(|v| v.to_ascii_lowercase().contains("80070040")).map(|_| 0x8007_0040)
+        });
+        EventFacts {
+            logon_type: self.fields.get("LogonType").and_then(|t| t.parse().ok()),
+            status: self.fields.get("Status").and_then(hex),
+            error_code,
+            stopped,
+        }
+    }
+}

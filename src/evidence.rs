@@ -1,0 +1,256 @@
+//! Typed evidence: one fact with its time, where it comes from (a frame of a capture or a record
+//! of a log), the side that produced it, and what kind of fact it is. The sentence is only for
+//! people; rules and reports work from `kind`, `side` and `origin`.
+//!
+//! Built by `connection` (packets) and `analyze` (events joined by `correlate`); read by
+//! `diagnose` and the report. The JSON keeps schema_version 1's `time`, `source`, `ref` and
+//! `text`, and adds `side` and `kind`.
+
+use std::sync::Arc;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::time::Ts;
+use crate::vocab::{CloseKind, Side};
+
+/// Where a piece of evidence can be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A frame (1-based, as Wireshark numbers it) of the connection's capture.
+    Frame(u64),
+    /// A record of an event log: the input's file name and the record id.
+    Record { file: Arc<str>, record: u64 },
+}
+
+impl Origin {
+    /// `packet` or `event` (DESIGN.md JSON `evidence[].source`).
+    pub fn source(&self) -> &'static str {
+        match self {
+            Origin::Frame(_) => "packet",
+            Origin::Record { .. } => "event",
+        }
+    }
+
+    /// `frame 12` or `System.evtx#4711` (DESIGN.md JSON `evidence[].ref`).
+    pub fn reference(&self) -> String {
+        match self {
+            Origin::Frame(n) => format!("frame {n}"),
+            Origin::Record { file, record } => format!("{file}#{record}"),
+        }
+    }
+
+    pub fn is_packet(&self) -> bool {
+        matches!(self, Origin::Frame(_))
+    }
+}
+
+/// What a piece of evidence is. Each packet kind names one wire fact; events carry their
+/// provider and id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// The client's SYN, sent `sends` times.
+    Syn {
+        sends: usize,
+    },
+    SynAck,
+    /// The server answered the SYN with RST.
+    SynRefused,
+    /// The SYN was never answered after `sends` tries.
+    SynUnanswered {
+        sends: usize,
+    },
+    X224Request,
+    X224Confirm,
+    /// RDP_NEG_FAILURE in the Connection Confirm (MS-RDPBCGR 2.2.1.2.2).
+    NegFailure {
+        code: u32,
+    },
+    /// A reply to the Connection Request that is not X.224 (another service on the port).
+    NotX224,
+    ClientHello,
+    ServerHello,
+    Certificate {
+        expired: bool,
+    },
+    /// A TLS alert (RFC 8446 §6); `encrypted` alerts hide level and description.
+    TlsAlert {
+        level: u8,
+        description: u8,
+        encrypted: bool,
+    },
+    FirstEncrypted,
+    /// One segment retransmitted `times` times; `acked` once the peer acknowledged it.
+    Retransmitted {
+        times: usize,
+        acked: bool,
+    },
+    /// An ICMP error about the connection (RFC 792 / RFC 4443); `mtu` for frag-needed / too big.
+    Icmp {
+        admin: bool,
+        mtu: Option<u32>,
+    },
+    /// The first FIN or RST; `ttl_mismatch` when a RST's TTL does not fit its claimed sender.
+    Close {
+        how: CloseKind,
+        ttl_mismatch: bool,
+    },
+    /// A T.125 Disconnect Provider Ultimatum (ITU-T T.125 §11.15), readable without TLS.
+    DisconnectUltimatum,
+    RdpUdpSyn,
+    RdpUdpSynAck,
+    /// A Windows event joined to the connection.
+    Event {
+        provider: Arc<str>,
+        id: u16,
+    },
+}
+
+impl Kind {
+    /// A short stable name for JSON (`evidence[].kind`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Kind::Syn { .. } => "syn",
+            Kind::SynAck => "syn-ack",
+            Kind::SynRefused => "syn-refused",
+            Kind::SynUnanswered { .. } => "syn-unanswered",
+            Kind::X224Request => "x224-request",
+            Kind::X224Confirm => "x224-confirm",
+            Kind::NegFailure { .. } => "rdp-neg-failure",
+            Kind::NotX224 => "not-x224",
+            Kind::ClientHello => "tls-client-hello",
+            Kind::ServerHello => "tls-server-hello",
+            Kind::Certificate { .. } => "tls-certificate",
+            Kind::TlsAlert { .. } => "tls-alert",
+            Kind::FirstEncrypted => "first-encrypted",
+            Kind::Retransmitted { .. } => "retransmitted",
+            Kind::Icmp { .. } => "icmp",
+            Kind::Close { .. } => "close",
+            Kind::DisconnectUltimatum => "disconnect-ultimatum",
+            Kind::RdpUdpSyn => "rdp-udp-syn",
+            Kind::RdpUdpSynAck => "rdp-udp-syn-ack",
+            Kind::Event { .. } => "event",
+        }
+    }
+}
+
+/// One piece of evidence.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    /// On the capture clock (events: their host's offset removed).
+    pub time: Ts,
+    pub origin: Origin,
+    pub side: Side,
+    pub kind: Kind,
+    /// The sentence for people. Nothing but renderers reads it.
+    pub text: String,
+}
+
+impl Evidence {
+    pub fn packet(time: Ts, frame: u64, side: Side, kind: Kind, text: String) -> Evidence {
+        Evidence { time, origin: Origin::Frame(frame), side, kind, text }
+    }
+
+    /// The event's provider and id, for event evidence.
+    pub fn event(&self) -> Option<(&str, u16)> {
+        match &self.kind {
+            Kind::Event { provider, id } => Some((provider, *id)),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Evidence", 6)?;
+        st.serialize_field("time", &crate::connection::fmt_ts(self.time))?;
+        st.serialize_field("source", self.origin.source())?;
+        st.serialize_field("ref", &self.origin.reference())?;
+        st.serialize_field("text", &self.text)?;
+        st.serialize_field("side", &self.side)?;
+        st.serialize_field("kind", self.kind.as_str())?;
+        st.end()
+    }
+}
+
+/// A kind of evidence a rule reads, without its values: what the report marks as decisive and
+/// what a fix step answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sig {
+    Syn,
+    SynAck,
+    SynRefused,
+    SynUnanswered,
+    X224Request,
+    X224Confirm,
+    NegFailure,
+    NotX224,
+    ClientHello,
+    ServerHello,
+    ExpiredCertificate,
+    TlsAlert,
+    /// The first encrypted record (from the side the rule names).
+    FirstEncrypted,
+    Retransmitted,
+    Icmp,
+    /// A close by the side the rule names.
+    Close,
+    ForgedRst,
+    DisconnectUltimatum,
+    RdpUdpSyn,
+    RdpUdpSynAck,
+    /// An event of this provider (the catalogue's full name) with one of these ids.
+    Event(&'static str, &'static [u16]),
+}
+
+impl Sig {
+    /// Whether `e` carries this signature (and comes from `side`, when one is given).
+    pub fn matches(self, e: &Evidence, side: Option<Side>) -> bool {
+        if side.is_some_and(|s| s != e.side) {
+            return false;
+        }
+        match (self, &e.kind) {
+            (Sig::Syn, Kind::Syn { .. })
+            | (Sig::SynAck, Kind::SynAck)
+            | (Sig::SynRefused, Kind::SynRefused)
+            | (Sig::SynUnanswered, Kind::SynUnanswered { .. })
+            | (Sig::X224Request, Kind::X224Request)
+            | (Sig::X224Confirm, Kind::X224Confirm)
+            | (Sig::NegFailure, Kind::NegFailure { .. })
+            | (Sig::NotX224, Kind::NotX224)
+            | (Sig::ClientHello, Kind::ClientHello)
+            | (Sig::ServerHello, Kind::ServerHello)
+            | (Sig::ExpiredCertificate, Kind::Certificate { expired: true })
+            | (Sig::TlsAlert, Kind::TlsAlert { .. })
+            | (Sig::FirstEncrypted, Kind::FirstEncrypted)
+            | (Sig::Retransmitted, Kind::Retransmitted { .. })
+            | (Sig::Icmp, Kind::Icmp { .. })
+            | (Sig::Close, Kind::Close { .. })
+            | (Sig::ForgedRst, Kind::Close { ttl_mismatch: true, .. })
+            | (Sig::DisconnectUltimatum, Kind::DisconnectUltimatum)
+            | (Sig::RdpUdpSyn, Kind::RdpUdpSyn)
+            | (Sig::RdpUdpSynAck, Kind::RdpUdpSynAck) => true,
+            (Sig::Event(p, ids), Kind::Event { provider, id }) => &**provider == p && ids.contains(id),
+            _ => false,
+        }
+    }
+}
+
+/// An anomaly that did not end the connection (DESIGN.md "Phase consistency"): shown in every
+/// report, never the verdict.
+#[derive(Clone, Debug)]
+pub struct Observation {
+    pub time: Ts,
+    pub origin: Option<Origin>,
+    pub text: String,
+}
+
+impl Serialize for Observation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Observation", 3)?;
+        st.serialize_field("time", &crate::connection::fmt_ts(self.time))?;
+        st.serialize_field("ref", &self.origin.as_ref().map(Origin::reference).unwrap_or_default())?;
+        st.serialize_field("text", &self.text)?;
+        st.end()
+    }
+}
