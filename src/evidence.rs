@@ -23,12 +23,28 @@ pub enum Origin {
     Record { file: Arc<str>, record: u64 },
 }
 
-impl Origin {
+/// Where evidence comes from: a capture or a log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Packet,
+    Event,
+}
+
+impl Source {
     /// `packet` or `event` (DESIGN.md JSON `evidence[].source`).
-    pub fn source(&self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Origin::Frame(_) => "packet",
-            Origin::Record { .. } => "event",
+            Source::Packet => "packet",
+            Source::Event => "event",
+        }
+    }
+}
+
+impl Origin {
+    pub fn source(&self) -> Source {
+        match self {
+            Origin::Frame(_) => Source::Packet,
+            Origin::Record { .. } => Source::Event,
         }
     }
 
@@ -164,7 +180,7 @@ impl Serialize for Evidence {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Evidence", 6)?;
         st.serialize_field("time", &crate::connection::fmt_ts(self.time))?;
-        st.serialize_field("source", self.origin.source())?;
+        st.serialize_field("source", self.origin.source().as_str())?;
         st.serialize_field("ref", &self.origin.reference())?;
         st.serialize_field("text", &self.text)?;
         st.serialize_field("side", &self.side)?;

@@ -251,7 +251,7 @@ fn hostile_inputs_come_out_inert_in_every_format() {
     assert_eq!(subject.as_deref(), Some(format!("CN={CN}").as_str()));
     assert!(a.events.iter().any(|e| e.host == HOST), "the evtx host name");
     assert!(
-        t.evidence().iter().any(|e| e.origin.source() == "event"),
+        t.evidence().iter().any(|e| e.origin.source().as_str() == "event"),
         "events joined to the connection: {:?}",
         t.joined
     );

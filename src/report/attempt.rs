@@ -15,7 +15,7 @@ use crate::analyze::{Analysis, Attempt};
 use crate::connection::{Connection, Phase, fmt_ts};
 use crate::diagnose::Verdict;
 use crate::events::catalog::{CLIENT, LSASRV, TypedEvent};
-use crate::evidence::{Evidence, Sig};
+use crate::evidence::{Evidence, Sig, Source};
 use crate::vocab::{CloseKind, Side, Stage, Transport};
 
 /// Which swim lane a timeline row belongs to.
@@ -48,8 +48,7 @@ pub struct Row {
     /// Seconds since the connection's first packet.
     pub offset_s: f64,
     pub lane: Lane,
-    /// `packet` or `event`.
-    pub source: &'static str,
+    pub source: Source,
     /// The sender's address, the logging host, or the device on the path.
     pub host: String,
     /// `frame 12` or `System.evtx#4711`.
@@ -321,7 +320,7 @@ fn trim(rows: &mut Vec<Row>, c: &Connection) -> usize {
         return 0;
     }
     let focus = c.teardown.at.map(|at| at.ts).unwrap_or(c.end).since(c.start);
-    let mut keep: Vec<bool> = rows.iter().map(|r| r.source == "packet" || r.key).collect();
+    let mut keep: Vec<bool> = rows.iter().map(|r| r.source == Source::Packet || r.key).collect();
     let mut others: Vec<(f64, usize)> =
         rows.iter().enumerate().filter(|(i, _)| !keep[*i]).map(|(i, r)| ((r.offset_s - focus).abs(), i)).collect();
     others.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

@@ -14,7 +14,7 @@ use crate::analyze::Analysis;
 use crate::connection::fmt_ts;
 use crate::diagnose::collect_next;
 use crate::events::catalog::{CLIENT, LSASRV};
-use crate::vocab::{Endpoint, Severity, Transport};
+use crate::vocab::{Cause, Endpoint, Severity, Transport};
 
 fn push_unique(v: &mut Vec<String>, s: String) {
     if !s.is_empty() && !v.iter().any(|x| x.eq_ignore_ascii_case(&s)) {
@@ -125,6 +125,7 @@ pub fn case(a: &Analysis, index: &EventIndex, r: &Redactor) -> Case {
         }
     }
     case.users = users;
+    case.background = background(a, r);
     case
 }
 
@@ -206,4 +207,25 @@ pub fn inputs(a: &Analysis, r: &Redactor) -> Vec<InputRow> {
             }
         })
         .collect()
+}
+
+/// "probes: 65 from 1 source (10.102.81.22)", "not RDP: 1 (Modbus/TCP) from 1 source".
+fn background(a: &Analysis, r: &Redactor) -> Vec<String> {
+    let mut out = Vec::new();
+    for (cause, label) in [(Cause::Probe, "probes"), (Cause::NotRdp, "not RDP")] {
+        let of: Vec<_> = a.attempts().filter(|t| t.verdict.is_some_and(|v| v.cause == cause)).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let sources: BTreeSet<String> = of.iter().map(|t| shown_host(&t.conn.client)).collect();
+        let listed: Vec<String> = sources.iter().take(5).map(|s| r.text(s)).collect();
+        let more = if sources.len() > 5 { format!(", {} more", sources.len() - 5) } else { String::new() };
+        out.push(format!(
+            "{label}: {} from {} source(s) ({}{more}), not failures (see the JSON report)",
+            of.len(),
+            sources.len(),
+            listed.join(", ")
+        ));
+    }
+    out
 }

@@ -254,7 +254,7 @@ fn case(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 fn connections(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "<section id=\"connections\">")?;
-    writeln!(out, "<h2>Connections ({})</h2>", rep.case.attempts)?;
+    writeln!(out, "<h2>Connections ({})</h2>", rep.connections.len() + rep.connections_omitted)?;
     if rep.connections.is_empty() {
         writeln!(out, "<p>No RDP traffic found (TCP/UDP 3389, or an X.224 Connection Request on any port).</p>")?;
         return writeln!(out, "</section>");

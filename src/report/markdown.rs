@@ -144,7 +144,7 @@ fn case(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 fn connections(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
-    writeln!(out, "## Connections ({})", rep.case.attempts)?;
+    writeln!(out, "## Connections ({})", rep.connections.len() + rep.connections_omitted)?;
     writeln!(out)?;
     if rep.connections.is_empty() {
         writeln!(out, "No RDP traffic found (TCP/UDP 3389, or an X.224 Connection Request on any port).")?;

@@ -93,6 +93,9 @@ pub struct Case {
     pub users: Vec<String>,
     pub first_failure: Option<String>,
     pub last_failure: Option<String>,
+    /// Background outcomes (probes, other services on the port), counted with their sources;
+    /// the connection list leaves them out.
+    pub background: Vec<String>,
 }
 
 /// One row of the case table: label, value, and whether the value came from an input (and so
@@ -126,6 +129,9 @@ impl Case {
         }
         if let Some(l) = &self.last_failure {
             rows.push(row("Last failure", l.clone(), true));
+        }
+        if !self.background.is_empty() {
+            rows.push(row("Background", self.background.join("; "), true));
         }
         rows
     }
@@ -281,13 +287,17 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
         None => t.conn.failed_phase.is_some(),
     };
     let n_interesting = a.attempts().filter(interesting).count();
-    let total_details = if n_interesting > 0 { n_interesting } else { a.connections.len() };
+    // With nothing failing, the healthy connections in detail; probes only when that is all.
+    let foreground = |t: &Attempt| !t.verdict.is_some_and(|v| v.cause.is_background());
+    let n_foreground = a.attempts().filter(foreground).count();
+    let calm = |t: &Attempt| n_foreground == 0 || foreground(t);
+    let total_details = if n_interesting > 0 { n_interesting } else { n_foreground.max(1).min(a.connections.len()) };
     let rep = a.diagnosis.as_ref().and_then(|d| d.connection.as_deref());
     let mut shown = 0;
     let details: Vec<Detail> = a
         .attempts()
         .filter(|t| {
-            let pick = (n_interesting == 0 || interesting(t)) && shown < MAX_DETAILS;
+            let pick = (if n_interesting == 0 { calm(t) } else { interesting(t) }) && shown < MAX_DETAILS;
             shown += usize::from(pick);
             pick || rep == Some(t.conn.id.as_str())
         })
@@ -307,7 +317,10 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
     details.sort_by_key(|d| rank(d));
     let verdict = verdict(a, r, &details);
     let case = super::case::case(a, &index, r);
-    let connections: Vec<ConnRow> = a.attempts().take(MAX_CONNECTIONS).map(|t| attempt::row(&t, r)).collect();
+    // Probes and other services are counted in the case table ("Background"), not listed.
+    let listed = a.attempts().filter(|t| !t.verdict.is_some_and(|v| v.cause.is_background()));
+    let connections: Vec<ConnRow> = listed.take(MAX_CONNECTIONS).map(|t| attempt::row(&t, r)).collect();
+    let background = a.verdicts.iter().filter(|v| v.cause.is_background()).count();
     let events: Vec<EventRow> = a
         .events
         .iter()
@@ -327,7 +340,7 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
         redacted: r.is_on(),
         verdict,
         case,
-        connections_omitted: a.connections.len().saturating_sub(connections.len()),
+        connections_omitted: a.connections.len().saturating_sub(connections.len() + background),
         connections,
         details_omitted: total_details.saturating_sub(details.len()),
         details,

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use super::attempt::{Detail, Lane, Row};
 use super::escape::html as esc;
+use crate::evidence::Source;
 
 const WIDTH: f64 = 960.0;
 const LEFT: f64 = 96.0;
@@ -34,7 +35,7 @@ fn lane_index(l: Lane) -> usize {
 /// instead of squeezing the packets into a corner.
 fn window(rows: &[Row]) -> (f64, f64) {
     let all = |f: fn(f64, f64) -> f64, init: f64| rows.iter().map(|r| r.offset_s).fold(init, f);
-    let packets: Vec<f64> = rows.iter().filter(|r| r.source == "packet").map(|r| r.offset_s).collect();
+    let packets: Vec<f64> = rows.iter().filter(|r| r.source == Source::Packet).map(|r| r.offset_s).collect();
     if packets.is_empty() {
         return (all(f64::min, f64::INFINITY), all(f64::max, f64::NEG_INFINITY));
     }
@@ -165,7 +166,7 @@ pub fn swimlane(d: &Detail) -> String {
         for ((r, x), tx) in mine.iter().zip(&xs).zip(&true_x) {
             let class = format!(
                 "mark {}{}{}",
-                if r.source == "event" { "event" } else { "packet" },
+                r.source.as_str(),
                 if r.key { " key" } else { "" },
                 if outside(r.offset_s) { " outside" } else { "" }
             );
@@ -185,7 +186,7 @@ pub fn swimlane(d: &Detail) -> String {
                 cy + LANE / 2.0 - 6.0,
                 cy + LANE / 2.0
             );
-            if r.source == "event" {
+            if r.source == Source::Event {
                 let _ = write!(s, r#"<rect x="{:.1}" y="{:.1}" width="20" height="20" rx="3"/>"#, x - 10.0, cy - 10.0);
             } else {
                 let _ = write!(s, r#"<circle cx="{x:.1}" cy="{cy:.1}" r="10.5"/>"#);

@@ -230,7 +230,7 @@ fn connections(o: &mut Out, rep: &Report) -> std::io::Result<()> {
         o.heading("CONNECTIONS")?;
         return o.para("  ", "  ", "No RDP traffic found (TCP/UDP 3389, or an X.224 Connection Request on any port).");
     }
-    o.heading(&format!("CONNECTIONS ({})", rep.case.attempts))?;
+    o.heading(&format!("CONNECTIONS ({})", rep.connections.len() + rep.connections_omitted))?;
     for c in &rep.connections {
         let user = c.user.as_ref().map(|u| format!("  user {}", esc(u))).unwrap_or_default();
         let head = format!(
