@@ -48,7 +48,7 @@ pub struct EventFacts {
     /// `by_session`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<u32>,
-    /// The session id: LSM 21–25 / 41 / 42 `SessionID`, 36 `SessionId`, 39 `TargetSession`,
+    /// The session id: LSM 21–25 `SessionID`, 36 `SessionId`, 39 `TargetSession`,
     /// 40 `Session`; RdpCoreTS 66 `SessionID`; the client's 1027 `SessionId`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<u32>,

@@ -100,7 +100,6 @@ pub const CATALOG: &[Entry] = &[
     e!(LSM, [36, 37], Session, fail, "session state transition failed", ["SessionId", "StateName", "EventName", "ErrorCode"]),
     e!(LSM, [39], Session, -, "session disconnected by another session", ["TargetSession", "Source"]),
     e!(LSM, [40], Session, -, "session disconnected with a reason code", ["Session", "Reason"]),
-    e!(LSM, [41, 42], Session, -, "session arbitration began / ended", ["User", "SessionID"]),
     // Security
     e!(SECURITY, [4624], AuthSuccess, ok, "an account logged on", ["TargetUserName", "TargetDomainName", "LogonType", "IpAddress", "IpPort"]),
     e!(SECURITY, [4625], AuthFailure, fail, "an account failed to log on", ["TargetUserName", "TargetDomainName", "LogonType", "Status", "SubStatus", "IpAddress", "IpPort"]),
