@@ -145,7 +145,7 @@ pub struct Entry {
     pub ids: &'static [u16],
     pub kind: Kind,
     /// The outcome the event reports by itself; `facts` refines it from codes (4776 Status,
-    /// LSM 40 reason, client 1026 reason, gateway ErrorCode).
+    /// LSM 40 reason, client 1026 reason).
     pub outcome: Option<Outcome>,
     /// What the event says, in our words.
     pub meaning: &'static str,
