@@ -1,6 +1,7 @@
 //! Integration tests, compiled into one binary: `mod` lines only.
 
 mod batch;
+mod catalog_corpus;
 mod cli;
 mod corpus;
 mod damage_suite;

@@ -7,8 +7,8 @@
 //! §4 (events), §5 (TLS alerts), §6 (network signatures N1–N15); user-needs.md §1 (causes,
 //! fixes).
 
-use super::facts::{Facts, Typed};
-use crate::events::catalog::{CLIENT, CORE, LSASRV, LSM, RCM, SCHANNEL, SCM, SECURITY, TypedEvent};
+use super::facts::Facts;
+use crate::events::catalog::{CLIENT, CORE, LSASRV, LSM, RCM, SCHANNEL, SCM, SECURITY, ServiceState, TypedEvent};
 use crate::evidence::Sig;
 use crate::vocab::{Cause, Severity, Side};
 
@@ -142,7 +142,7 @@ pub static RULES: &[Rule] = &[
         packets: |f| f.tcp_refused.then(|| (0.6, "the server answered the SYN with RST: nothing listens on the RDP port".into())),
         events: |f| ev(f, SCM, &[7031, 7034, 7023, 7022, 7000, 7001, 7009, 7011, 7024], 0.8)
             .or_else(|| ev(f, LSM, &[16, 17, 18], 0.8))
-            .or_else(|| f.event(SCM, &[7036]).filter(|e| e.facts().service_stopped())
+            .or_else(|| f.event(SCM, &[7036]).filter(|e| e.facts.service_state == Some(ServiceState::Stopped))
                 .map(|e| found(e, 0.7, format!("SCM 7036 ({}): {}", e.input, e.summary)))),
     },
     Rule {
@@ -222,7 +222,7 @@ pub static RULES: &[Rule] = &[
             _ => None,
         },
         events: |f| ev(f, SCHANNEL, &[36874], 0.8).or_else(|| f.event(SCHANNEL, &[36888, 36887])
-            .filter(|e| matches!(e.facts().error_code, Some(40 | 70 | 71)))
+            .filter(|e| matches!(e.facts.error_code, Some(40 | 70 | 71)))
             .map(|e| found(e, 0.75, format!("Schannel {} ({}): {}", e.event_id, e.input, e.summary)))),
     },
     Rule {
@@ -243,7 +243,7 @@ pub static RULES: &[Rule] = &[
             else { None }
         },
         events: |f| {
-            if f.event(SECURITY, &[4625]).is_some_and(|e| e.facts().logon_right_missing()) { return None; } // server-denied
+            if f.event(SECURITY, &[4625]).is_some_and(|e| e.facts.logon_right_missing()) { return None; } // server-denied
             ev(f, SECURITY, &[4625], 0.85).or_else(|| ev(f, CORE, &[140], 0.85)).or_else(|| ev(f, LSASRV, &[6041], 0.8))
         },
     },
@@ -260,7 +260,7 @@ pub static RULES: &[Rule] = &[
         references: &["rdp-facts.md §4.5 (RCM 1070/1071)", "rdp-facts.md §4.8 (4625 0xC000015B)"],
         packets: |f| f.session_failed.then(|| (0.4, "NLA completed, then the server closed the connection before the session started".into())),
         events: |f| ev(f, RCM, &[1070, 1071], 0.85).or_else(|| ev(f, SECURITY, &[4825], 0.85)).or_else(|| {
-            f.event(SECURITY, &[4625]).filter(|e| e.facts().logon_right_missing())
+            f.event(SECURITY, &[4625]).filter(|e| e.facts.logon_right_missing())
                 .map(|e| found(e, 0.85, "Security 4625 with status 0xC000015B: logon type not granted".into()))
         }),
     },
@@ -320,7 +320,7 @@ pub static RULES: &[Rule] = &[
         references: &["rdp-facts.md §6 N4, N5", "rdp-facts.md §4.6 (RdpCoreTS 226)"],
         packets: |f| (f.loss_unrecovered && !f.big_segment_lost && f.icmp_mtu.is_none())
             .then(|| (0.55, format!("{} retransmissions with back-off before the connection was torn down", f.retransmissions))),
-        events: |f| ev(f, CORE, &[142, 143], 0.5).or_else(|| f.event(CORE, &[226, 228]).filter(|e| e.facts().error_code == Some(0x8007_0040))
+        events: |f| ev(f, CORE, &[142, 143], 0.5).or_else(|| f.event(CORE, &[226, 228]).filter(|e| e.facts.error_code == Some(0x8007_0040))
             .map(|e| found(e, 0.5, format!("RdpCoreTS {} ({}): {}", e.event_id, e.input, e.summary)))),
     },
     Rule {
@@ -381,7 +381,7 @@ pub static RULES: &[Rule] = &[
         // For a connection seen only in the logs: a session logon is the sign it worked.
         events: |f| if f.has_packets { None } else {
             ev(f, LSM, &[21, 22, 25], 0.7).or_else(|| f.events.iter().find(|e| e.provider.as_str() == SECURITY && e.event_id == 4624
-                    && e.facts().logon_type == Some(10))
+                    && e.facts.logon_type == Some(10))
                 .map(|e| found(e, 0.7, format!("Security 4624 ({}): {}", e.input, e.summary))))
         },
     },
