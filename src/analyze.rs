@@ -14,7 +14,7 @@ use crate::connection::{self, Connection};
 use crate::correlate::{ClockSkew, correlate};
 use crate::diagnose::{self, Diagnosis, Inputs, Verdict};
 use crate::error::{Error, Result, Warning, WarningSink};
-use crate::events::catalog::{CLIENT, CORE, LSASRV, SECURITY};
+use crate::events::catalog::{CLIENT, LSASRV};
 use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
 use crate::events::evtx::{Keep, read_evtx_kept};
 use crate::events::xml::read_xml;
@@ -25,7 +25,7 @@ use crate::input::pcap::{CaptureStats, read_packets};
 use crate::input::{self, Input, Kind};
 use crate::limits::{Deadline, Limits};
 use crate::time::Ts;
-use crate::vocab::{Endpoint, Side};
+use crate::vocab::Side;
 
 /// One input in the inventory (DESIGN.md JSON contract `inputs[]`).
 #[derive(Clone, Debug, Serialize)]
@@ -76,6 +76,10 @@ pub struct Analysis {
     pub verdicts: Vec<Verdict>,
     /// Per connection, the anomalies that did not end it.
     pub observations: Vec<Vec<Observation>>,
+    /// Password guessing among the failures: background, not the user's failure.
+    pub background: Vec<crate::noise::Storm>,
+    /// Network logon failures that no RDP attempt accounts for.
+    pub other_logons: Option<crate::noise::OtherLogons>,
     /// The case-level verdict.
     pub diagnosis: Option<Diagnosis>,
 }
@@ -212,44 +216,41 @@ fn sort_and_number(conns: &mut [Connection]) {
     }
 }
 
-/// Connections seen only in the logs, from the events that name a client ip:port (RdpCoreTS
-/// 131, Security 4624/4625, WFP 5152/5157), one per client address. With packet connections,
-/// only addresses the capture does not have, and only from a client IP the capture saw or at a
-/// time the capture does not cover.
+/// Connections seen only in the logs (`attempts`): all of them without a capture; with one,
+/// those the capture does not have, and only from a client IP the capture saw or at a time the
+/// capture does not cover.
 fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec<Connection> {
     let seen: std::collections::BTreeSet<std::net::SocketAddr> =
         packets.iter().filter_map(|c| c.client.addr()).collect();
     let client_ips: std::collections::BTreeSet<std::net::IpAddr> =
-        packets.iter().filter_map(|c| c.client.addr()).map(|a| a.ip()).collect();
+        packets.iter().filter_map(|c| c.client.ip()).collect();
     let span = (packets.iter().map(|c| c.start).min(), packets.iter().map(|c| c.end).max());
-    let mut by_client: std::collections::BTreeMap<std::net::SocketAddr, Connection> = std::collections::BTreeMap::new();
-    for e in events {
-        // Logons of type 3 are as often file sharing as NLA: a successful one alone does not make
-        // an RDP attempt; a type 10 (RemoteInteractive) logon does.
-        let rdp_logon = e.event_id == 4624 && e.fields.get("LogonType").is_some_and(|t| t == "10");
-        let keyed = matches!((&*e.provider, e.event_id), (CORE, 131) | (SECURITY, 4625 | 5152 | 5157)) || rdp_logon;
-        let Some(client) = e.client.filter(|c| keyed && c.port.is_some()) else { continue };
-        let Some(key) = client.port.map(|p| std::net::SocketAddr::new(client.ip, p)) else { continue };
-        if seen.contains(&key) {
-            continue;
+    let keep = |e: &TypedEvent, ip: std::net::IpAddr| {
+        if packets.is_empty() {
+            return true;
         }
+        if e.client.and_then(|c| c.port.map(|p| std::net::SocketAddr::new(c.ip, p))).is_some_and(|a| seen.contains(&a))
+        {
+            return false;
+        }
+        let margin = 60_000_000_000;
         let outside = match span {
             (Some(first), Some(last)) => {
-                e.ts.0 < first.0.saturating_sub(60_000_000_000) || e.ts.0 > last.0.saturating_add(60_000_000_000)
+                e.ts.0 < first.0.saturating_sub(margin) || e.ts.0 > last.0.saturating_add(margin)
             }
             _ => true,
         };
-        if !packets.is_empty() && !outside && !client_ips.contains(&client.ip) {
-            continue;
-        }
-        let c = by_client.entry(key).or_insert_with(|| {
-            let server = Endpoint::Host(e.host.to_string());
-            connection::from_events(Endpoint::Addr(key), server, e.ts, e.ts, e.input.clone())
-        });
-        c.start = c.start.min(e.ts);
-        c.end = c.end.max(e.ts);
-    }
-    by_client.into_values().collect()
+        // An event without a port, from a client the capture shows connected at that time,
+        // belongs to that connection (correlate joins it).
+        let covered = e.client.is_some_and(|c| c.port.is_none())
+            && packets.iter().any(|c| {
+                c.client.ip() == Some(ip)
+                    && e.ts.0 >= c.start.0.saturating_sub(margin)
+                    && e.ts.0 <= c.end.0.saturating_add(margin)
+            });
+        !covered && (outside || client_ips.contains(&ip))
+    };
+    crate::attempts::from_logs(events, keep)
 }
 
 /// Correlates, diagnoses each connection and the case.
@@ -265,7 +266,14 @@ fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
         ids.push(c.id.clone());
     }
     let verdicts: Vec<(String, Verdict)> = ids.into_iter().zip(a.verdicts.iter().cloned()).collect();
-    a.diagnosis = Some(diagnose::case_level(&verdicts, have));
+    a.background = crate::noise::storms(&a.connections, &a.verdicts);
+    let joined: std::collections::BTreeSet<usize> = corr.joined.iter().flatten().map(|j| j.event).collect();
+    a.other_logons = crate::noise::other_logons(&a.events, &joined);
+    let mut d = diagnose::case_with_noise(&verdicts, have, &a.background);
+    if let (Some(o), true) = (&a.other_logons, a.connections.is_empty()) {
+        d = diagnose::not_rdp(o.sentence());
+    }
+    a.diagnosis = Some(d);
     a.skews = corr.skews;
 }
 

@@ -22,6 +22,8 @@ use crate::vocab::Endpoint;
 pub const WINDOW_S: f64 = 2.0;
 /// Window around a connection known only from the logs.
 const LOG_ONLY_WINDOW_NS: i64 = 30_000_000_000;
+/// Window within which a network (type 3) logon joins a connection seen only in the logs.
+const NETWORK_LOGON_WINDOW_NS: i64 = 5_000_000_000;
 /// Largest clock offset believed from exact-key pairs (beyond it the pair is a coincidence).
 const MAX_OFFSET_S: f64 = 3600.0;
 
@@ -107,6 +109,11 @@ fn anchor_time(c: &Connection, e: &TypedEvent) -> Ts {
         Some(false) => c.teardown.at.map(|a| a.ts).unwrap_or(c.end),
         _ => c.start,
     }
+}
+
+/// A Security logon event of type 3 (network): NLA's step, or any SMB/WinRM/IIS logon.
+fn network_logon(e: &TypedEvent) -> bool {
+    e.provider == SECURITY && matches!(e.event_id, 4624 | 4625) && e.facts.logon_type == Some(3)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -248,12 +255,18 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
             let c = &conns[ci];
             // A connection seen only in the logs has no packet times to bound it: its events
             // (logon, session start) follow the "connection accepted" event by seconds.
-            let w = if c.tcp.is_none() && c.udp.is_none() { LOG_ONLY_WINDOW_NS } else { window };
+            // A network (type 3) logon counts only when the RDP event is seconds away: alone it
+            // is as likely SMB or WinRM.
+            let w = match (c.tcp.is_none() && c.udp.is_none(), network_logon(e)) {
+                (true, true) => NETWORK_LOGON_WINDOW_NS,
+                (true, false) => LOG_ONLY_WINDOW_NS,
+                (false, _) => window,
+            };
             // Saturating: damaged timestamps put events and connections at the ends of `Ts`'s range.
             if ts.0 < c.start.0.saturating_sub(w) || ts.0 > c.end.0.saturating_add(w) {
                 continue;
             }
-            let by = if e.client.is_some_and(|a| client_of(c).is_some_and(|ca| ca.ip() == a.ip)) {
+            let by = if e.client.is_some_and(|a| c.client.ip() == Some(a.ip)) {
                 JoinedBy::ClientIp
             } else if e.client.is_some() {
                 continue; // an event about another client

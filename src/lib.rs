@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
+pub mod attempts;
 pub mod batch;
 pub mod cli;
 pub mod connection;
@@ -27,6 +28,7 @@ pub mod explain;
 pub mod flow;
 pub mod input;
 pub mod limits;
+pub mod noise;
 pub mod rdp;
 pub mod report;
 pub mod synth;

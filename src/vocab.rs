@@ -228,6 +228,8 @@ spelled!(Stage);
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
     Addr(SocketAddr),
+    /// An address whose port the events do not give.
+    Ip(std::net::IpAddr),
     /// The `Computer` of the logs that saw the connection (no address known).
     Host(String),
 }
@@ -236,6 +238,14 @@ impl Endpoint {
     pub fn addr(&self) -> Option<SocketAddr> {
         match self {
             Endpoint::Addr(a) => Some(*a),
+            Endpoint::Ip(_) | Endpoint::Host(_) => None,
+        }
+    }
+
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        match self {
+            Endpoint::Addr(a) => Some(a.ip()),
+            Endpoint::Ip(ip) => Some(*ip),
             Endpoint::Host(_) => None,
         }
     }
@@ -244,6 +254,7 @@ impl Endpoint {
     pub fn host(&self) -> String {
         match self {
             Endpoint::Addr(a) => a.ip().to_string(),
+            Endpoint::Ip(ip) => ip.to_string(),
             Endpoint::Host(h) => h.clone(),
         }
     }
@@ -254,6 +265,7 @@ impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Addr(a) => write!(f, "{a}"),
+            Endpoint::Ip(ip) => write!(f, "{ip}"),
             Endpoint::Host(h) => write!(f, "{h} (from its logs)"),
         }
     }

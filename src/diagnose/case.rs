@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::rules::{ClientCode, UNKNOWN};
 use super::{Inputs, Verdict, collect_next};
+use crate::noise::Storm;
 use crate::vocab::{Cause, Severity};
 
 static NONE: ClientCode = ClientCode { text: "none", disconnect: &[], extended: &[] };
@@ -104,13 +105,28 @@ pub fn case_level(verdicts: &[(String, Verdict)], have: &Inputs) -> Diagnosis {
     if !healthy && let Some(d) = background(verdicts) {
         return d;
     }
+    // Logs that hold no RDP attempt at all: nothing failed (the report says none was found).
+    if verdicts.is_empty() && (have.server_logs || have.client_logs) {
+        return Diagnosis {
+            cause: Cause::None,
+            confidence: 0.5,
+            summary: "no RDP connection attempt found in the event logs: nothing failed".into(),
+            connection: None,
+            client_code: &NONE,
+            attempts: 0,
+            failed_attempts: 0,
+            collect: Vec::new(),
+        };
+    }
     Diagnosis {
         cause: if healthy { Cause::None } else { Cause::Undetermined },
         confidence: if healthy { 0.8 } else { 0.1 },
         summary: if healthy {
             "no failed connection: every attempt completed".into()
-        } else {
+        } else if verdicts.is_empty() {
             "no RDP connection attempt found in the inputs".into()
+        } else {
+            format!("{} attempt(s), none failed; the evidence does not show whether they succeeded", verdicts.len())
         },
         connection: None,
         client_code: if healthy { &NONE } else { &UNKNOWN },
@@ -148,4 +164,42 @@ fn background(verdicts: &[(String, Verdict)]) -> Option<Diagnosis> {
         failed_attempts: 0,
         collect: Vec::new(),
     })
+}
+
+/// The case-level verdict with password-guessing storms kept apart: storm failures never win
+/// over another failure; when they are the only failures, the diagnosis names them and says
+/// they are password guessing.
+pub fn case_with_noise(verdicts: &[(String, Verdict)], have: &Inputs, storms: &[Storm]) -> Diagnosis {
+    let ids: std::collections::BTreeSet<&str> = storms
+        .iter()
+        .flat_map(|s| s.members.iter().filter_map(|&i| verdicts.get(i).map(|(id, _)| id.as_str())))
+        .collect();
+    if ids.is_empty() {
+        return case_level(verdicts, have);
+    }
+    type Named = Vec<(String, Verdict)>;
+    let (noise, rest): (Named, Named) = verdicts.iter().cloned().partition(|(id, _)| ids.contains(id.as_str()));
+    let sentence: Vec<String> = storms.iter().map(Storm::sentence).collect();
+    let mut d = case_level(&rest, have);
+    if d.failed_attempts == 0 {
+        d = case_level(&noise, have);
+        d.summary = format!("{}; {}", sentence.join("; "), d.summary);
+    } else {
+        d.summary = format!("{} (background, not the user's failure: {})", d.summary, sentence.join("; "));
+    }
+    d
+}
+
+/// The diagnosis when the only failures are other services' logons (`not-rdp`).
+pub fn not_rdp(summary: String) -> Diagnosis {
+    Diagnosis {
+        cause: Cause::NotRdp,
+        confidence: 0.7,
+        summary,
+        connection: None,
+        client_code: &NONE,
+        attempts: 0,
+        failed_attempts: 0,
+        collect: Vec::new(),
+    }
 }

@@ -7,7 +7,7 @@
 
 use crate::connection::{Connection, Phase};
 use crate::correlate::Joined;
-use crate::events::catalog::TypedEvent;
+use crate::events::catalog::{Kind, TypedEvent};
 use crate::rdp::analyzer::Security;
 use crate::vocab::{CloseKind, Side, Stage, Transport};
 
@@ -60,7 +60,16 @@ pub struct Facts<'a> {
     pub probe: Option<String>,
     /// What answered instead of RDP, when the port is not RDP.
     pub not_rdp: Option<String>,
+    /// A joined event shows the client reached the server's logon (an accept, an
+    /// authentication or a session event, not only a firewall drop).
+    pub reached_server: bool,
+    /// A joined event shows a logon was tried (authentication or session events).
+    pub logon_seen: bool,
+    /// The joined events, without Remote Desktop Services stops that happened inside a planned
+    /// shutdown or restart of their host (User32 1074, EventLog 6006, Kernel-General 13).
     pub events: Vec<&'a TypedEvent>,
+    /// Service stops left out of `events` because the host was shutting down.
+    pub planned_stops: usize,
 }
 
 impl Facts<'_> {
@@ -97,9 +106,20 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         udp_answered: c.transport == Transport::Udp && p.udp == Phase::Ok,
         neg_failure: c.negotiation.failure_code,
         rst_ttl_mismatch: t.rst_ttl_mismatch,
-        events: joined.iter().filter_map(|j| events.get(j.event)).collect(),
         ..Default::default()
     };
+    for e in joined.iter().filter_map(|j| events.get(j.event)) {
+        if e.kind == Kind::Service && during_shutdown(e, events) {
+            f.planned_stops += 1;
+        } else {
+            f.events.push(e);
+        }
+    }
+    f.logon_seen = f
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, Kind::AuthSuccess | Kind::AuthFailure | Kind::Session | Kind::ServerDenied));
+    f.reached_server = f.logon_seen || f.events.iter().any(|e| e.kind == Kind::Connection);
     if let Some(tcp) = &c.tcp {
         f.icmp_admin = tcp.icmp.iter().any(|e| e.kind == crate::flow::icmp::IcmpKind::AdminProhibited);
         f.icmp_mtu = tcp.icmp.iter().find_map(|e| e.mtu);
@@ -137,8 +157,33 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         Some(name) => format!("the port answered the X.224 Connection Request with {name} ({} bytes)", r.len),
         None => format!("the port answered the X.224 Connection Request with {} bytes that are not X.224", r.len),
     });
-    f.probe = probe(c);
+    f.probe = if f.has_packets { probe(c) } else { log_probe(&f) };
     f
+}
+
+/// Seconds around a shutdown marker within which a service stop is part of the shutdown (the
+/// service stops before EventLog 6006; User32 1074 can come up to ~20 s earlier).
+const SHUTDOWN_S: i64 = 60;
+
+/// Whether an event happened while its host was shutting down or restarting: a shutdown marker
+/// (User32 1074, EventLog 6006/6008, Kernel-General 13) on the same host within `SHUTDOWN_S`.
+/// `events` are in time order.
+fn during_shutdown(e: &TypedEvent, events: &[TypedEvent]) -> bool {
+    let w = SHUTDOWN_S * 1_000_000_000;
+    let lo = events.partition_point(|x| x.ts.0 < e.ts.0.saturating_sub(w));
+    let hi = events.partition_point(|x| x.ts.0 <= e.ts.0.saturating_add(w));
+    events.get(lo..hi).unwrap_or_default().iter().any(|x| x.host == e.host && x.facts.shutdown.is_some())
+}
+
+/// Why a log-only connection is a probe: an accept, then an abort, and no logon at all (the
+/// BlueKeep-style scanners' connections, RdpCoreTS 131 then 142/143).
+fn log_probe(f: &Facts) -> Option<String> {
+    let accepted = f.events.iter().any(|e| e.provider == crate::events::catalog::CORE && e.event_id == 131);
+    let aborted = f.events.iter().any(|e| e.kind == Kind::NetworkError);
+    (accepted && aborted && !f.logon_seen).then(|| {
+        "the server accepted the connection and it was aborted before any logon was tried (a scanner or a port probe)"
+            .to_string()
+    })
 }
 
 /// Why a connection is a scanner, health check or tool that never tried to log on.

@@ -15,7 +15,7 @@ pub mod rules;
 
 use serde::Serialize;
 
-pub use case::{Diagnosis, case_level};
+pub use case::{Diagnosis, case_level, case_with_noise, not_rdp};
 pub use facts::{Facts, facts};
 pub use rules::{RULES, Rule};
 

@@ -107,6 +107,12 @@ fn ev(f: &Facts, provider: &str, ids: &[u16], score: f64) -> EventScore {
     f.event(provider, ids).map(|e| found(e, score, said(e)))
 }
 
+/// A 4625 that refuses the logon by policy, not by credentials: 0xC000015B (the logon right
+/// is missing) or 0xC000006E with no sub-status (an account restriction).
+fn denied(e: &TypedEvent) -> bool {
+    e.facts.logon_right_missing() || (e.facts.status == Some(0xC000_006E) && e.facts.sub_status.is_none_or(|s| s == 0))
+}
+
 fn said(e: &TypedEvent) -> String {
     format!("{} {} ({}): {}", crate::timeline::short_provider(&e.provider), e.event_id, e.input, e.summary)
 }
@@ -162,7 +168,8 @@ pub static RULES: &[Rule] = &[
             else if f.tcp_unanswered { Some((0.6, "the SYN was retransmitted and never answered".into())) }
             else { None }
         },
-        events: |f| ev(f, SECURITY, &[5152, 5157], 0.85),
+        // A drop from a client that then reached the server is a retry, not a block.
+        events: |f| if f.reached_server { None } else { ev(f, SECURITY, &[5152, 5157], 0.85) },
     },
     Rule {
         cause: Cause::SecurityNegotiation,
@@ -243,7 +250,7 @@ pub static RULES: &[Rule] = &[
             else { None }
         },
         events: |f| {
-            if f.event(SECURITY, &[4625]).is_some_and(|e| e.facts.logon_right_missing()) { return None; } // server-denied
+            if f.event(SECURITY, &[4625]).is_some_and(denied) { return None; } // server-denied
             ev(f, SECURITY, &[4625], 0.85).or_else(|| ev(f, CORE, &[140], 0.85)).or_else(|| ev(f, LSASRV, &[6041], 0.8))
         },
     },
@@ -260,8 +267,8 @@ pub static RULES: &[Rule] = &[
         references: &["rdp-facts.md §4.5 (RCM 1070/1071)", "rdp-facts.md §4.8 (4625 0xC000015B)"],
         packets: |f| f.session_failed.then(|| (0.4, "NLA completed, then the server closed the connection before the session started".into())),
         events: |f| ev(f, RCM, &[1070, 1071], 0.85).or_else(|| ev(f, SECURITY, &[4825], 0.85)).or_else(|| {
-            f.event(SECURITY, &[4625]).filter(|e| e.facts.logon_right_missing())
-                .map(|e| found(e, 0.85, "Security 4625 with status 0xC000015B: logon type not granted".into()))
+            f.event(SECURITY, &[4625]).filter(|e| denied(e))
+                .map(|e| found(e, 0.85, format!("Security 4625 ({}): {} — the account may not log on this way (a policy, not the password)", e.input, e.summary)))
         }),
     },
     Rule {
@@ -320,7 +327,7 @@ pub static RULES: &[Rule] = &[
         references: &["rdp-facts.md §6 N4, N5", "rdp-facts.md §4.6 (RdpCoreTS 226)"],
         packets: |f| (f.loss_unrecovered && !f.big_segment_lost && f.icmp_mtu.is_none())
             .then(|| (0.55, format!("{} retransmissions with back-off before the connection was torn down", f.retransmissions))),
-        events: |f| ev(f, CORE, &[142, 143], 0.5).or_else(|| f.event(CORE, &[226, 228]).filter(|e| e.facts.error_code == Some(0x8007_0040))
+        events: |f| if f.probe.is_some() { None } else { ev(f, CORE, &[142, 143], 0.5) }.or_else(|| f.event(CORE, &[226, 228]).filter(|e| e.facts.error_code == Some(0x8007_0040))
             .map(|e| found(e, 0.5, format!("RdpCoreTS {} ({}): {}", e.event_id, e.input, e.summary)))),
     },
     Rule {
@@ -383,6 +390,7 @@ pub static RULES: &[Rule] = &[
             ev(f, LSM, &[21, 22, 25], 0.7).or_else(|| f.events.iter().find(|e| e.provider.as_str() == SECURITY && e.event_id == 4624
                     && e.facts.logon_type == Some(10))
                 .map(|e| found(e, 0.7, format!("Security 4624 ({}): {}", e.input, e.summary))))
+                .or_else(|| ev(f, RCM, &[1149], 0.6)).or_else(|| ev(f, SECURITY, &[4778], 0.6))
         },
     },
 ];

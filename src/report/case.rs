@@ -211,7 +211,8 @@ pub fn inputs(a: &Analysis, r: &Redactor) -> Vec<InputRow> {
 
 /// "probes: 65 from 1 source (10.102.81.22)", "not RDP: 1 (Modbus/TCP) from 1 source".
 fn background(a: &Analysis, r: &Redactor) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = a.background.iter().map(|s| r.text(&s.sentence())).collect();
+    out.extend(a.other_logons.iter().map(|o| o.sentence()));
     for (cause, label) in [(Cause::Probe, "probes"), (Cause::NotRdp, "not RDP")] {
         let of: Vec<_> = a.attempts().filter(|t| t.verdict.is_some_and(|v| v.cause == cause)).collect();
         if of.is_empty() {

@@ -58,6 +58,10 @@ struct Report<'a> {
     inputs: &'a [InputSummary],
     clock_skew: &'a [crate::correlate::ClockSkew],
     diagnosis: &'a Option<crate::diagnose::Diagnosis>,
+    /// Password guessing kept apart from the diagnosis (added to schema_version 1).
+    background: &'a [crate::noise::Storm],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_logons: &'a Option<crate::noise::OtherLogons>,
     connections: Vec<ConnectionOut<'a>>,
     events: &'a [crate::events::catalog::TypedEvent],
     warnings: &'a [Warning],
@@ -73,6 +77,8 @@ fn report<'a>(a: &'a Analysis, generated_at: Option<&'a str>) -> Report<'a> {
         inputs: &a.inputs,
         clock_skew: &a.skews,
         diagnosis: &a.diagnosis,
+        background: &a.background,
+        other_logons: &a.other_logons,
         connections: a.attempts().map(ConnectionOut::from).collect(),
         events: &a.events,
         warnings: &a.warnings,

@@ -1,0 +1,161 @@
+//! Background noise among the verdicts: password guessing and spraying. An internet-facing
+//! server's logs drown the user's failure in attackers' failures; this module finds the storms
+//! so that the case diagnosis answers the analyst's question and the report states the storm
+//! once ("password guessing: 126 failures from 63 addresses over 5 days, then 2 logons
+//! succeeded").
+//!
+//! Input: the connections and their verdicts (index-aligned). Output: the storms, each with its
+//! member connections and the successes inside it. Does not change a verdict.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::connection::Connection;
+use crate::diagnose::Verdict;
+use crate::time::Ts;
+use crate::vocab::{Cause, Severity};
+
+/// Failures from one source that make it a guesser.
+const FROM_ONE: usize = 10;
+/// Distinct internet sources, and failures from them, that make a spray.
+const SPRAY_SOURCES: usize = 5;
+const SPRAY_FAILURES: usize = 10;
+
+/// One storm of failures that is not a user's problem.
+#[derive(Clone, Debug, Serialize)]
+pub struct Storm {
+    /// `password-guessing`.
+    pub kind: &'static str,
+    pub cause: Cause,
+    pub failures: usize,
+    pub sources: BTreeSet<IpAddr>,
+    #[serde(serialize_with = "crate::connection::ser_ts")]
+    pub first: Ts,
+    #[serde(serialize_with = "crate::connection::ser_ts")]
+    pub last: Ts,
+    /// Connections of the storm (indices into the analysis' connections).
+    #[serde(skip)]
+    pub members: Vec<usize>,
+    /// Connections that logged on from a storm source, or from an unknown internet address
+    /// during the storm: an analyst wants these flagged.
+    pub succeeded: Vec<String>,
+}
+
+impl Storm {
+    /// One sentence for the report.
+    pub fn sentence(&self) -> String {
+        let days = (self.last.since(self.first) / 86_400.0).ceil().max(1.0);
+        let span = if days > 1.0 { format!("{days:.0} days") } else { format!("{:.0} s", self.last.since(self.first)) };
+        let end = match self.succeeded.len() {
+            0 => "none succeeded".to_string(),
+            n => format!("then {n} logon(s) succeeded ({}): check them", self.succeeded.join(", ")),
+        };
+        format!(
+            "password guessing: {} {} failure(s) from {} address(es) over {span}, {end}",
+            self.failures,
+            self.cause,
+            self.sources.len()
+        )
+    }
+}
+
+fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => !(v.is_private() || v.is_loopback() || v.is_link_local() || v.is_unspecified()),
+        IpAddr::V6(v) => !(v.is_loopback() || v.is_unspecified() || (v.segments()[0] & 0xfe00) == 0xfc00),
+    }
+}
+
+/// Finds password guessing among authentication failures: one source with many failures, or
+/// many internet sources failing.
+pub fn storms(conns: &[Connection], verdicts: &[Verdict]) -> Vec<Storm> {
+    let auth = |v: &Verdict| v.severity == Severity::Error && v.cause == Cause::NlaAuth;
+    let failing: Vec<(usize, IpAddr)> = conns
+        .iter()
+        .zip(verdicts)
+        .enumerate()
+        .filter(|(_, (_, v))| auth(v))
+        .filter_map(|(i, (c, _))| c.client.ip().map(|ip| (i, ip)))
+        .collect();
+    let mut per_source: std::collections::BTreeMap<IpAddr, Vec<usize>> = Default::default();
+    for &(i, ip) in &failing {
+        per_source.entry(ip).or_default().push(i);
+    }
+    let guessers: BTreeSet<IpAddr> =
+        per_source.iter().filter(|(_, v)| v.len() >= FROM_ONE).map(|(ip, _)| *ip).collect();
+    let internet: BTreeSet<IpAddr> = per_source.keys().copied().filter(|ip| public(*ip)).collect();
+    let spray_failures = failing.iter().filter(|(_, ip)| internet.contains(ip)).count();
+    let spray = internet.len() >= SPRAY_SOURCES && spray_failures >= SPRAY_FAILURES;
+    let sources: BTreeSet<IpAddr> = if spray { guessers.union(&internet).copied().collect() } else { guessers };
+    if sources.is_empty() {
+        return Vec::new();
+    }
+    let members: Vec<usize> = failing.iter().filter(|(_, ip)| sources.contains(ip)).map(|(i, _)| *i).collect();
+    let first = members.iter().map(|&i| conns[i].start).min().unwrap_or(Ts(0));
+    let last = members.iter().map(|&i| conns[i].end).max().unwrap_or(Ts(0));
+    // Successes from a storm source, or from an internet address during the storm.
+    let known: BTreeSet<IpAddr> = conns
+        .iter()
+        .zip(verdicts)
+        .filter(|(c, v)| v.cause == Cause::None && c.start < first)
+        .filter_map(|(c, _)| c.client.ip())
+        .collect();
+    let succeeded = conns
+        .iter()
+        .zip(verdicts)
+        .filter(|(_, v)| v.cause == Cause::None)
+        .filter(|(c, _)| {
+            c.client.ip().is_some_and(|ip| {
+                sources.contains(&ip) || (public(ip) && !known.contains(&ip) && c.start >= first && c.start <= last)
+            })
+        })
+        .map(|(c, _)| c.id.clone())
+        .collect();
+    vec![Storm {
+        kind: "password-guessing",
+        cause: Cause::NlaAuth,
+        failures: members.len(),
+        sources,
+        first,
+        last,
+        members,
+        succeeded,
+    }]
+}
+
+/// Network logon failures (Security 4625, LogonType 3) that no RDP attempt accounts for: SMB,
+/// WinRM, IIS or other network logons, not RDP (DESIGN.md's `not-rdp`).
+#[derive(Clone, Debug, Serialize)]
+pub struct OtherLogons {
+    pub failures: usize,
+    pub sources: usize,
+    pub users: usize,
+}
+
+impl OtherLogons {
+    pub fn sentence(&self) -> String {
+        format!(
+            "not RDP: {} network logon failure(s) (LogonType 3: SMB, WinRM, IIS…) from {} source(s) for {} user name(s); \
+             no RDP event names their clients",
+            self.failures, self.sources, self.users
+        )
+    }
+}
+
+/// The 4625 type 3 events no connection joined.
+pub fn other_logons(events: &[crate::events::catalog::TypedEvent], joined: &BTreeSet<usize>) -> Option<OtherLogons> {
+    use crate::events::catalog::SECURITY;
+    let mut sources = BTreeSet::new();
+    let mut users = BTreeSet::new();
+    let mut failures = 0;
+    for (i, e) in events.iter().enumerate() {
+        if e.provider == SECURITY && e.event_id == 4625 && e.facts.logon_type == Some(3) && !joined.contains(&i) {
+            failures += 1;
+            sources.insert(e.client.map(|c| c.ip));
+            users.insert(e.facts.user.clone());
+        }
+    }
+    (failures > 0).then_some(OtherLogons { failures, sources: sources.len(), users: users.len() })
+}
