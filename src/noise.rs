@@ -7,7 +7,7 @@
 //! Input: the connections and their verdicts (index-aligned). Output: the storms, each with its
 //! member connections and the successes inside it. Does not change a verdict.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -26,9 +26,10 @@ const SPRAY_FAILURES: usize = 10;
 /// One storm of failures that is not a user's problem.
 #[derive(Clone, Debug, Serialize)]
 pub struct Storm {
-    /// `password-guessing`.
+    /// `password-guessing` (authentication failures dominate) or `connection-flood`.
     pub kind: &'static str,
-    pub cause: Cause,
+    /// Failures per cause, most first.
+    pub causes: Vec<(Cause, usize)>,
     pub failures: usize,
     pub sources: BTreeSet<IpAddr>,
     #[serde(serialize_with = "crate::connection::ser_ts")]
@@ -46,16 +47,24 @@ pub struct Storm {
 impl Storm {
     /// One sentence for the report.
     pub fn sentence(&self) -> String {
-        let days = (self.last.since(self.first) / 86_400.0).ceil().max(1.0);
-        let span = if days > 1.0 { format!("{days:.0} days") } else { format!("{:.0} s", self.last.since(self.first)) };
+        let secs = self.last.since(self.first);
+        let span = if secs > 86_400.0 {
+            format!("{:.0} days", (secs / 86_400.0).ceil())
+        } else if secs > 3600.0 {
+            format!("{:.1} h", secs / 3600.0)
+        } else {
+            format!("{secs:.0} s")
+        };
         let end = match self.succeeded.len() {
             0 => "none succeeded".to_string(),
             n => format!("then {n} logon(s) succeeded ({}): check them", self.succeeded.join(", ")),
         };
+        let causes: Vec<String> = self.causes.iter().map(|(c, n)| format!("{n} {c}")).collect();
+        let what = self.kind.replace('-', " ");
         format!(
-            "password guessing: {} {} failure(s) from {} address(es) over {span}, {end}",
+            "{what}: {} failure(s) ({}) from {} address(es) over {span}, {end}",
             self.failures,
-            self.cause,
+            causes.join(", "),
             self.sources.len()
         )
     }
@@ -68,40 +77,47 @@ fn public(ip: IpAddr) -> bool {
     }
 }
 
-/// Finds password guessing among authentication failures: one source with many failures, or
-/// many internet sources failing.
+/// Finds storms among the failures: one source with many failures of any cause, or many
+/// internet sources failing authentication (spraying).
 pub fn storms(conns: &[Connection], verdicts: &[Verdict]) -> Vec<Storm> {
-    let auth = |v: &Verdict| v.severity == Severity::Error && v.cause == Cause::NlaAuth;
-    let failing: Vec<(usize, IpAddr)> = conns
+    let failing: Vec<(usize, IpAddr, Cause)> = conns
         .iter()
         .zip(verdicts)
         .enumerate()
-        .filter(|(_, (_, v))| auth(v))
-        .filter_map(|(i, (c, _))| c.client.ip().map(|ip| (i, ip)))
+        .filter(|(_, (_, v))| v.severity == Severity::Error && v.cause != Cause::Undetermined)
+        .filter_map(|(i, (c, v))| c.client.ip().map(|ip| (i, ip, v.cause)))
         .collect();
-    let mut per_source: std::collections::BTreeMap<IpAddr, Vec<usize>> = Default::default();
-    for &(i, ip) in &failing {
-        per_source.entry(ip).or_default().push(i);
+    let mut per_source: BTreeMap<IpAddr, usize> = BTreeMap::new();
+    let mut auth_per_source: BTreeMap<IpAddr, usize> = BTreeMap::new();
+    for &(_, ip, cause) in &failing {
+        *per_source.entry(ip).or_default() += 1;
+        if cause == Cause::NlaAuth {
+            *auth_per_source.entry(ip).or_default() += 1;
+        }
     }
-    let guessers: BTreeSet<IpAddr> =
-        per_source.iter().filter(|(_, v)| v.len() >= FROM_ONE).map(|(ip, _)| *ip).collect();
-    let internet: BTreeSet<IpAddr> = per_source.keys().copied().filter(|ip| public(*ip)).collect();
-    let spray_failures = failing.iter().filter(|(_, ip)| internet.contains(ip)).count();
-    let spray = internet.len() >= SPRAY_SOURCES && spray_failures >= SPRAY_FAILURES;
-    let sources: BTreeSet<IpAddr> = if spray { guessers.union(&internet).copied().collect() } else { guessers };
+    let mut sources: BTreeSet<IpAddr> = per_source.iter().filter(|(_, n)| **n >= FROM_ONE).map(|(ip, _)| *ip).collect();
+    let internet: BTreeSet<IpAddr> = auth_per_source.keys().copied().filter(|ip| public(*ip)).collect();
+    let sprayed: usize = internet.iter().filter_map(|ip| auth_per_source.get(ip)).sum();
+    if internet.len() >= SPRAY_SOURCES && sprayed >= SPRAY_FAILURES {
+        sources.extend(internet);
+    }
     if sources.is_empty() {
         return Vec::new();
     }
-    let members: Vec<usize> = failing.iter().filter(|(_, ip)| sources.contains(ip)).map(|(i, _)| *i).collect();
+    let members: Vec<usize> = failing.iter().filter(|(_, ip, _)| sources.contains(ip)).map(|(i, _, _)| *i).collect();
+    let mut causes: BTreeMap<Cause, usize> = BTreeMap::new();
+    for &(_, ip, cause) in &failing {
+        if sources.contains(&ip) {
+            *causes.entry(cause).or_default() += 1;
+        }
+    }
+    let mut causes: Vec<(Cause, usize)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let auth = causes.iter().find(|(c, _)| *c == Cause::NlaAuth).map_or(0, |(_, n)| *n);
     let first = members.iter().map(|&i| conns[i].start).min().unwrap_or(Ts(0));
     let last = members.iter().map(|&i| conns[i].end).max().unwrap_or(Ts(0));
-    // Successes from a storm source, or from an internet address during the storm.
-    let known: BTreeSet<IpAddr> = conns
-        .iter()
-        .zip(verdicts)
-        .filter(|(c, v)| v.cause == Cause::None && c.start < first)
-        .filter_map(|(c, _)| c.client.ip())
-        .collect();
+    // Successes from a storm source, or from an internet address first seen during the storm.
+    let known: BTreeSet<IpAddr> = conns.iter().filter(|c| c.start < first).filter_map(|c| c.client.ip()).collect();
     let succeeded = conns
         .iter()
         .zip(verdicts)
@@ -114,8 +130,8 @@ pub fn storms(conns: &[Connection], verdicts: &[Verdict]) -> Vec<Storm> {
         .map(|(c, _)| c.id.clone())
         .collect();
     vec![Storm {
-        kind: "password-guessing",
-        cause: Cause::NlaAuth,
+        kind: if auth * 2 >= members.len() { "password-guessing" } else { "connection-flood" },
+        causes,
         failures: members.len(),
         sources,
         first,

@@ -446,6 +446,13 @@ fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
             why.as_ref().map(|w| format!(": {w}")).unwrap_or_default()
         ),
     };
+    // When the failure is an attacker's storm, say so before anything else.
+    let rep_index = rep_id.as_ref().and_then(|id| a.connections.iter().position(|c| &c.id == id));
+    let storm = a.background.iter().find(|s| rep_index.is_some_and(|i| s.members.contains(&i)));
+    let sentence = match storm {
+        Some(s) => format!("Not a user's failure: {}. {sentence}", r.text(&s.sentence())),
+        None => sentence,
+    };
     let fix_steps = v.map_or(&[][..], |v| v.fix);
     let fix: Vec<String> = fix_steps.iter().map(rules::Fix::sentence).collect();
     let mut confirm = Vec::new();
