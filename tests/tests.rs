@@ -10,6 +10,7 @@ mod evtx;
 mod evtx_writer;
 mod expected;
 mod fuzz_regressions;
+mod labels;
 mod limits;
 mod output_safety;
 mod report;
