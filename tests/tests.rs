@@ -15,5 +15,6 @@ mod limits;
 mod output_safety;
 mod report;
 mod samples;
+mod smb_noise;
 mod timeline;
 mod util;
