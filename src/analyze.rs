@@ -82,6 +82,8 @@ pub struct Analysis {
     pub other_logons: Option<crate::noise::OtherLogons>,
     /// The case-level verdict.
     pub diagnosis: Option<Diagnosis>,
+    /// The filter the analysis answered (empty: every attempt).
+    pub filter: crate::filter::Filter,
 }
 
 /// One connection with what the later stages found about it: the view every report reads.
@@ -126,13 +128,16 @@ impl Analysis {
 }
 
 /// Options that change the conclusions of `analyze`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Clock offset of every log host against the capture, in seconds (event − packet);
     /// `None` estimates it from the events that share a client ip:port with the capture.
     pub skew: Option<f64>,
     /// Memory and time limits (`crate::limits`).
     pub limits: Limits,
+    /// The attempts the analyst asks about (`--client`, `--user`, `--server`, `--since`,
+    /// `--until`); the diagnosis answers about these only.
+    pub filter: crate::filter::Filter,
 }
 
 /// Analyses every input in parallel and merges the results deterministically.
@@ -255,7 +260,26 @@ fn connections_from_events(events: &[TypedEvent], packets: &[Connection]) -> Vec
 
 /// Correlates, diagnoses each connection and the case.
 fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
-    let corr = correlate(&a.connections, &a.events, opts.skew);
+    let mut corr = correlate(&a.connections, &a.events, opts.skew);
+    a.filter = opts.filter.clone();
+    if !opts.filter.is_empty() {
+        let keep: Vec<bool> = a
+            .connections
+            .iter()
+            .zip(&corr.joined)
+            .map(|(c, j)| {
+                let events: Vec<&TypedEvent> = j.iter().filter_map(|j| a.events.get(j.event)).collect();
+                opts.filter.selects(c, &events)
+            })
+            .collect();
+        let mut flags = keep.iter();
+        a.connections.retain(|_| flags.next().copied().unwrap_or(false));
+        let mut flags = keep.iter();
+        corr.joined.retain(|_| flags.next().copied().unwrap_or(false));
+        for (i, c) in a.connections.iter_mut().enumerate() {
+            c.id = format!("C{}", i + 1);
+        }
+    }
     let mut ids = Vec::new();
     for (i, c) in a.connections.iter().enumerate() {
         let joined = corr.joined.get(i).map(Vec::as_slice).unwrap_or_default();

@@ -116,6 +116,8 @@ pub struct Options {
     pub archive: archive::Limits,
     /// Analysis limits for every case (`crate::limits`).
     pub limits: crate::limits::Limits,
+    /// The attempts each case's diagnosis answers about (`--client`, `--user`, ...).
+    pub filter: crate::filter::Filter,
 }
 
 impl Options {
@@ -130,6 +132,7 @@ impl Options {
             progress: false,
             archive: archive::Limits::default(),
             limits: crate::limits::Limits::default(),
+            filter: crate::filter::Filter::default(),
         }
     }
 }
@@ -327,13 +330,13 @@ fn run_case(case: &Case, opts: &Options) -> Row {
 /// Unpacks (for an archive), resolves and analyses one case.
 fn analyse_case(case: &Case, opts: &Options) -> std::result::Result<Analysis, String> {
     match case.kind {
-        CaseKind::Folder => analyse_folder(&case.path, &case.path, None, &opts.limits),
+        CaseKind::Folder => analyse_folder(&case.path, &case.path, None, opts),
         CaseKind::Zip => {
             let unpacked = archive::extract(&case.path, &opts.archive).map_err(|e| e.to_string())?;
             // Reports and messages name `cases/x.zip/member`, never the temporary folder.
             let temp = unpacked.dir().display().to_string();
             let shown = case.path.display().to_string();
-            let mut analysis = analyse_folder(unpacked.dir(), unpacked.dir(), Some((&temp, &shown)), &opts.limits)
+            let mut analysis = analyse_folder(unpacked.dir(), unpacked.dir(), Some((&temp, &shown)), opts)
                 .map_err(|message| message.replace(&temp, &shown))?;
             analysis.skipped_files.extend(unpacked.notes.iter().cloned());
             Ok(analysis)
@@ -347,7 +350,7 @@ fn analyse_folder(
     dir: &Path,
     case_root: &Path,
     rename: Option<(&str, &str)>,
-    limits: &crate::limits::Limits,
+    opts: &Options,
 ) -> std::result::Result<Analysis, String> {
     let mut skipped = Vec::new();
     let mut inputs = crate::input::resolve(&[dir.to_path_buf()], &mut skipped).map_err(|e| e.to_string())?;
@@ -365,8 +368,11 @@ fn analyse_folder(
             *s = s.replace(from, to);
         }
     }
-    let mut analysis =
-        analyze::analyze_with(&inputs, &analyze::Options { skew: None, limits: *limits }).map_err(|e| e.to_string())?;
+    let mut analysis = analyze::analyze_with(
+        &inputs,
+        &analyze::Options { skew: None, limits: opts.limits, filter: opts.filter.clone() },
+    )
+    .map_err(|e| e.to_string())?;
     analysis.skipped_files = skipped;
     Ok(analysis)
 }

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::limits::Limits;
 use crate::report::Format;
+use crate::time::Ts;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +52,8 @@ first: pktmon etl2pcap trace.etl --out trace.pcapng"
         #[arg(long)]
         redact: bool,
         #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
         limits: LimitArgs,
     },
     /// Write the merged packet + event timeline as a table (CSV, JSONL or Parquet).
@@ -67,6 +70,8 @@ Examples:\n  rdplog timeline capture.pcapng System.evtx Security.evtx -o timelin
         /// Write the table to FILE instead of standard output.
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        filter: FilterArgs,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -105,6 +110,8 @@ Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases f
         #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size, help_heading = "Limits")]
         max_archive_unpacked: u64,
         #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
         limits: LimitArgs,
     },
     /// Decode a code offline: client disconnect reason (0x904 = 2308), extended reason, ERRINFO,
@@ -123,6 +130,40 @@ Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases f
         #[arg(long, value_name = "DIR", default_value = "samples")]
         out: PathBuf,
     },
+}
+
+/// `--client`, `--user`, `--server`, `--since`, `--until`: the attempts to answer about.
+#[derive(Args, Clone, Debug, Default)]
+pub struct FilterArgs {
+    /// Only attempts from this client IP address (any port).
+    #[arg(long, value_name = "IP", help_heading = "Filters")]
+    pub client: Option<std::net::IpAddr>,
+    /// Only attempts by this user (mstshash cookie or the logon events' account; `alice` matches
+    /// `CORP\alice`).
+    #[arg(long, value_name = "NAME", help_heading = "Filters")]
+    pub user: Option<String>,
+    /// Only attempts to this server: its IP, or its host name as its logs, SNI or certificate
+    /// name it (`rdsh01` matches `RDSH01.corp.example`).
+    #[arg(long, value_name = "HOST", help_heading = "Filters")]
+    pub server: Option<String>,
+    /// Only attempts at or after this time (RFC 3339, e.g. 2026-03-01T10:00:00Z, or a UTC date).
+    #[arg(long, value_name = "TIME", value_parser = crate::filter::parse_time, help_heading = "Filters")]
+    pub since: Option<Ts>,
+    /// Only attempts at or before this time (RFC 3339 or a UTC date).
+    #[arg(long, value_name = "TIME", value_parser = crate::filter::parse_time, help_heading = "Filters")]
+    pub until: Option<Ts>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> crate::filter::Filter {
+        crate::filter::Filter {
+            client: self.client,
+            user: self.user.clone(),
+            server: self.server.clone(),
+            since: self.since,
+            until: self.until,
+        }
+    }
 }
 
 /// Limits that hold whatever an input says (`crate::limits`); each one that truncates an

@@ -25,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod evidence;
 pub mod explain;
+pub mod filter;
 pub mod flow;
 pub mod input;
 pub mod limits;

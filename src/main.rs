@@ -35,10 +35,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze { inputs, format, output, skew, redact, limits } => {
+        Command::Analyze { inputs, format, output, skew, redact, filter, limits } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let options = rdplog::analyze::Options { skew, limits: limits.limits() };
+            let options = rdplog::analyze::Options { skew, limits: limits.limits(), filter: filter.filter() };
             let mut analysis = rdplog::analyze::analyze_with(&resolved, &options)?;
             analysis.skipped_files = skipped;
             let format = format.or_else(|| output.as_deref().and_then(Format::from_extension)).unwrap_or(Format::Text);
@@ -63,10 +63,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let failed = analysis.diagnosis.as_ref().is_some_and(|d| d.failed_attempts > 0);
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Timeline { inputs, format, output, limits } => {
+        Command::Timeline { inputs, format, output, filter, limits } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let options = rdplog::analyze::Options { skew: None, limits: limits.limits() };
+            let options = rdplog::analyze::Options { skew: None, limits: limits.limits(), filter: filter.filter() };
             let analysis = rdplog::analyze::analyze_with(&resolved, &options)?;
             for s in &skipped {
                 eprintln!("rdplog: skipped {}", rdplog::report::escape::terminal(s));
@@ -77,12 +77,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_timeline(&analysis, format, output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { cases_dir, summary, out, format, shard, quiet, max_archive_unpacked, limits } => {
+        Command::Batch { cases_dir, summary, out, format, shard, quiet, max_archive_unpacked, filter, limits } => {
             let archive = rdplog::batch::archive::Limits { max_total: max_archive_unpacked, ..Default::default() };
             let opts = rdplog::batch::Options {
                 out,
                 archive,
                 limits: limits.limits(),
+                filter: filter.filter(),
                 formats: format,
                 shard,
                 summary,

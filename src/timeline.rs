@@ -51,7 +51,7 @@ pub fn rows(a: &Analysis) -> Vec<Row> {
             });
         }
     }
-    for e in &a.events {
+    for e in a.events.iter().filter(|e| a.filter.keeps_event(e)) {
         let mut fields = serde_json::Map::new();
         fields.insert("provider".into(), e.provider.clone().into());
         fields.insert("event_id".into(), e.event_id.into());

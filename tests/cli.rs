@@ -60,3 +60,37 @@ fn usage_error_exits_2_and_help_exits_0() {
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("etl2pcap"));
 }
+
+/// `--client`, `--until`, `--user`: the diagnosis answers about the attempts selected. In the
+/// two-causes sample (its expected.json: certificate resets at 09:20 after a UDP fallback at
+/// 09:10), the time before the resets selects the degraded session only.
+#[test]
+fn filters_select_the_attempts_the_diagnosis_answers_about() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["analyze", "samples/two-causes", "--format", "json"];
+        args.extend_from_slice(extra);
+        let o = rdplog(&args);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON report")
+    };
+    let all = run(&[]);
+    assert_eq!(all["diagnosis"]["cause"], "certificate");
+    let first = all["connections"].as_array().expect("connections")[1]["start"].as_str().expect("start").to_string();
+    let early = run(&["--client", "10.20.30.41", "--until", &first]);
+    let causes: Vec<&str> = early["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .filter_map(|c| c["verdict"]["cause"].as_str())
+        .collect();
+    assert_eq!(causes, ["udp-blocked"]);
+    assert_eq!(early["diagnosis"]["cause"], "udp-blocked");
+    // The healthy session of another workstation (10.20.30.77) only.
+    let other = run(&["--client", "10.20.30.77"]);
+    assert_eq!(other["connections"].as_array().map(Vec::len), Some(1));
+    assert_eq!(other["diagnosis"]["cause"], "none");
+    // A user who never connected: nothing selected.
+    let nobody = run(&["--user", "mallory"]);
+    assert_eq!(nobody["connections"].as_array().map(Vec::len), Some(0));
+    // A bad time is a usage error (exit 2).
+    assert_eq!(rdplog(&["analyze", "samples/two-causes", "--since", "yesterday"]).status.code(), Some(2));
+}
