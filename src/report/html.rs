@@ -45,6 +45,9 @@ tr.key td { background: #fdecea; font-weight: 600; }
   color: #fff; background: var(--muted); vertical-align: middle; margin-left: 6px; }
 .badge.error { background: var(--bad); } .badge.warning { background: var(--warn); }
 .badge.info { background: var(--good); }
+.bars .bar { display: flex; gap: 10px; align-items: center; font-size: 13px; }
+.bars .track { display: flex; width: 50%; height: 10px; background: #eee; }
+.bars .ok { background: var(--good); } .bars .ko { background: var(--bad); }
 .sentence { font-size: 16px; font-weight: 600; margin: 4px 0 10px; }
 .pass { color: var(--good); font-weight: 700; } .fail { color: var(--bad); font-weight: 700; }
 .other { color: var(--muted); }
@@ -121,6 +124,7 @@ pub fn render(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "</header>")?;
     verdict(rep, out)?;
     case(rep, out)?;
+    history(rep, out)?;
     connections(rep, out)?;
     for d in &rep.details {
         detail(d, out)?;
@@ -247,6 +251,48 @@ fn case(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for r in c.rows() {
         let value = if r.from_input { esc(&r.value) } else { r.value };
         writeln!(out, "<tr><th>{}</th><td>{value}</td></tr>", r.label)?;
+    }
+    writeln!(out, "</tbody></table>")?;
+    writeln!(out, "</section>")
+}
+
+fn history(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if rep.history.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<section id=\"history\">")?;
+    writeln!(out, "<h2>History (per day, client and user)</h2>")?;
+    // One bar per day: attempts, the failed part in red (CSS widths; no script).
+    let days = super::history::per_day(&rep.history);
+    let most = days.iter().map(|d| d.1).max().unwrap_or(1).max(1);
+    writeln!(out, "<div class=\"bars\">")?;
+    for (day, n, failed) in &days {
+        let w = |x: usize| (x * 100).div_ceil(most);
+        writeln!(
+            out,
+            "<div class=\"bar\"><span class=\"mono\">{day}</span><span class=\"track\"><span class=\"ok\" style=\"width:{}%\"></span><span class=\"ko\" style=\"width:{}%\"></span></span><span>{n} attempt(s), {failed} failed</span></div>",
+            w(n - failed),
+            w(*failed)
+        )?;
+    }
+    writeln!(out, "</div>")?;
+    writeln!(
+        out,
+        "{}",
+        thead("", &["day (UTC)", "client", "user", "attempts", "succeeded", "failed, by cause", "probes / other"])
+    )?;
+    for h in &rep.history {
+        writeln!(
+            out,
+            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            h.day,
+            esc(&h.client),
+            esc(&h.user),
+            h.attempts,
+            h.succeeded,
+            h.failures_text(),
+            h.background
+        )?;
     }
     writeln!(out, "</tbody></table>")?;
     writeln!(out, "</section>")

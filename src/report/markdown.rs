@@ -36,6 +36,7 @@ pub fn render(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     verdict(rep, out)?;
     case(rep, out)?;
+    history(rep, out)?;
     connections(rep, out)?;
     for d in &rep.details {
         detail(d, out)?;
@@ -138,6 +139,31 @@ fn case(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for r in c.rows() {
         let value = if r.from_input { esc(&r.value) } else { r.value };
         writeln!(out, "| {} | {value} |", r.label)?;
+    }
+    Ok(())
+}
+
+fn history(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    if rep.history.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "## History (per day, client and user)")?;
+    writeln!(out)?;
+    writeln!(out, "| day (UTC) | client | user | attempts | succeeded | failed, by cause | probes / other |")?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    for h in &rep.history {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            h.day,
+            esc(&h.client),
+            esc(&h.user),
+            h.attempts,
+            h.succeeded,
+            h.failures_text(),
+            h.background
+        )?;
     }
     Ok(())
 }

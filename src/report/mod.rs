@@ -10,6 +10,7 @@ pub mod attempt;
 pub mod case;
 pub mod codes;
 pub mod escape;
+pub mod history;
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -40,6 +40,8 @@ pub struct Report {
     pub case: Case,
     pub connections: Vec<ConnRow>,
     pub connections_omitted: usize,
+    /// Per day, client and user (long cases only; `history`).
+    pub history: Vec<super::history::HistoryRow>,
     pub details: Vec<Detail>,
     pub details_omitted: usize,
     /// Our own sentences with `command` spans (paths inside are redacted).
@@ -319,7 +321,9 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
     let case = super::case::case(a, &index, r);
     // Probes and other services are counted in the case table ("Background"), not listed.
     let listed = a.attempts().filter(|t| !t.verdict.is_some_and(|v| v.cause.is_background()));
-    let connections: Vec<ConnRow> = listed.take(MAX_CONNECTIONS).map(|t| attempt::row(&t, r)).collect();
+    let history = super::history::history(a, &index, r);
+    let max = if history.is_empty() { MAX_CONNECTIONS } else { super::history::LISTED_WITH_HISTORY };
+    let connections: Vec<ConnRow> = listed.take(max).map(|t| attempt::row(&t, r)).collect();
     let background = a.verdicts.iter().filter(|v| v.cause.is_background()).count();
     let events: Vec<EventRow> = a
         .events
@@ -341,6 +345,7 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
         verdict,
         case,
         connections_omitted: a.connections.len().saturating_sub(connections.len() + background),
+        history,
         connections,
         details_omitted: total_details.saturating_sub(details.len()),
         details,

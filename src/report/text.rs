@@ -139,6 +139,7 @@ pub fn render(rep: &Report, color: bool, out: &mut dyn Write) -> std::io::Result
     }
     verdict(&mut o, rep)?;
     case(&mut o, rep)?;
+    history(&mut o, rep)?;
     connections(&mut o, rep)?;
     for d in &rep.details {
         detail(&mut o, d)?;
@@ -221,6 +222,27 @@ fn case(o: &mut Out, rep: &Report) -> std::io::Result<()> {
     for r in c.rows() {
         let value = if r.from_input { esc(&r.value) } else { r.value };
         o.field(2, &r.label.to_lowercase(), 13, &value)?;
+    }
+    Ok(())
+}
+
+fn history(o: &mut Out, rep: &Report) -> std::io::Result<()> {
+    if rep.history.is_empty() {
+        return Ok(());
+    }
+    o.heading("HISTORY (per day, client and user)")?;
+    for h in &rep.history {
+        let line = format!(
+            "{}  {}  {}  {} attempt(s), {} succeeded, failed: {}{}",
+            h.day,
+            esc(&h.client),
+            esc(&h.user),
+            h.attempts,
+            h.succeeded,
+            h.failures_text(),
+            if h.background > 0 { format!(", {} probe(s)/other", h.background) } else { String::new() }
+        );
+        o.para("  ", "      ", &line)?;
     }
     Ok(())
 }
