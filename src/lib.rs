@@ -32,6 +32,7 @@ pub mod limits;
 pub mod noise;
 pub mod rdp;
 pub mod report;
+#[cfg(feature = "samples")]
 pub mod synth;
 pub mod time;
 pub mod timeline;

@@ -104,6 +104,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Err(e) => anyhow::bail!(e),
         },
+        #[cfg(not(feature = "samples"))]
+        Command::Samples { .. } => {
+            anyhow::bail!("this rdplog was built without the sample generator: rebuild with `--features samples`")
+        }
+        #[cfg(feature = "samples")]
         Command::Samples { out } => {
             let files = rdplog::synth::scenarios::write_all(&out)
                 .with_context(|| format!("writing samples to {}", out.display()))?;

@@ -4,17 +4,24 @@ mod batch;
 mod catalog_corpus;
 mod cli;
 mod corpus;
+#[cfg(feature = "samples")]
 mod damage_suite;
+#[cfg(feature = "samples")]
 mod damaged;
 mod evtx;
+#[cfg(feature = "samples")]
 mod evtx_writer;
 mod expected;
 mod fuzz_regressions;
 mod labels;
 mod limits;
+#[cfg(feature = "samples")]
 mod output_safety;
+#[cfg(feature = "samples")]
 mod report;
+#[cfg(feature = "samples")]
 mod samples;
+#[cfg(feature = "samples")]
 mod smb_noise;
 mod timeline;
 mod util;

@@ -158,6 +158,11 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         None => format!("the port answered the X.224 Connection Request with {} bytes that are not X.224", r.len),
     });
     f.probe = if f.has_packets { probe(c) } else { log_probe(&f) };
+    // A prober's own RST (raw SYN scanners set another TTL than their kernel's RST) is not a
+    // device on the path: the probe explains the close.
+    if f.probe.is_some() && t.by == Some(Side::Client) {
+        f.rst_ttl_mismatch = false;
+    }
     f
 }
 
