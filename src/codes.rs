@@ -1,8 +1,10 @@
 //! The code tables every part of rdplog shares: what the numbers a Remote Desktop failure leaves
 //! behind are called and mean. `wire` has the codes read off the network (security protocols,
-//! RDP_NEG_FAILURE, TLS alerts and versions); `windows` the ones Windows logs (client disconnect
-//! reasons, extended reasons, ERRINFO, SSPI / HRESULT, NTSTATUS). This module looks a number up in
-//! all of them (`meanings`) and parses the forms numbers are written in (`parse_code`).
+//! RDP_NEG_FAILURE, TLS alerts and versions); `windows` the client's (disconnect reasons,
+//! extended reasons, ERRINFO, SSPI / HRESULT); `events` the ones catalogued events carry
+//! (NTSTATUS, LSM 40 reasons, the server's HRESULTs; still defined in `events::catalog::codes`,
+//! re-exported here). This module looks a number up in all of them (`meanings`) and parses the
+//! forms numbers are written in (`parse_code`).
 //!
 //! Used by `rdplog explain` (`explain`), the reports' decoded codes (`report::codes`), the
 //! parsers (through `rdp::codes`) and the diagnosis. Ends at names and meanings: which code to
@@ -10,6 +12,8 @@
 
 pub mod windows;
 pub mod wire;
+
+pub use crate::events::catalog::codes as events;
 
 use wire::{NegFailureCode, TlsAlert};
 
@@ -58,11 +62,11 @@ pub fn meanings(v: u32) -> Vec<Meaning> {
             out.push(Meaning { table: "TLS alert", name: name.into(), text: format!("TLS alert description {v}") });
         }
     }
-    if let Some(text) = windows::ntstatus(v) {
+    if let Some(st) = events::ntstatus(v).filter(|st| st.code != 0) {
         out.push(Meaning {
             table: "NTSTATUS (Security 4625 Status / SubStatus)",
             name: format!("0x{v:08X}"),
-            text: text.into(),
+            text: st.meaning.into(),
         });
     }
     // TermDD 56 stores NTSTATUS as an HRESULT-like value: 0xD000xxxx stands for 0xC000xxxx.
@@ -71,7 +75,7 @@ pub fn meanings(v: u32) -> Vec<Meaning> {
         out.push(Meaning {
             table: "TermDD NTSTATUS (D → C)",
             name: format!("0x{st:08X}"),
-            text: windows::ntstatus(st).unwrap_or("unknown").into(),
+            text: events::ntstatus(st).map_or("unknown", |st| st.meaning).into(),
         });
     }
     look("SSPI / HRESULT", windows::SSPI, v, &mut out);
@@ -104,5 +108,7 @@ mod tests {
         assert!(meanings(0xD0000184).iter().any(|m| m.name == "0xC0000184"));
         let termdd = meanings(0xD000006A);
         assert!(termdd.iter().any(|m| m.name == "0xC000006A" && m.text == "wrong password"), "{termdd:?}");
+        // STATUS_SUCCESS is in the NTSTATUS table but means nothing to explain.
+        assert!(meanings(0).iter().all(|m| !m.table.starts_with("NTSTATUS")));
     }
 }

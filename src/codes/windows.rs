@@ -1,15 +1,15 @@
-//! Code tables of the Windows side of a Remote Desktop failure: the client's disconnect
-//! reasons, extended disconnect reasons, ERRINFO codes, SSPI / HRESULT errors and the NTSTATUS
-//! values of Security 4625, each as `(value, name, meaning)` with the meaning in our own words.
+//! Code tables of the client side of a Remote Desktop failure: the client's disconnect
+//! reasons, extended disconnect reasons, ERRINFO codes and SSPI / HRESULT errors, each as
+//! `(value, name, meaning)` with the meaning in our own words.
 //!
 //! Only data and exact lookups live here; `codes::meanings` looks a number up in every table,
 //! and `explain` and `report::codes` decide what to show. Wire codes (RDP_NEG_FAILURE, TLS
-//! alerts) are in `codes::wire`.
+//! alerts) are in `codes::wire`; the tables of catalogued events (NTSTATUS, LSM 40 reasons,
+//! HRESULTs of the server's error fields) in `codes::events`.
 //!
 //! References: rdp-facts.md §1.1 (IMsTscAxEvents::OnDisconnected reasons), §1.2
-//! (ExtendedDisconnectReasonCode), §1.3 (MS-RDPBCGR 2.2.5.1.1 Set Error Info PDU), §5.3 and §4.8
-//! (winerror.h SSPI codes, NTSTATUS values in Security 4625; Microsoft's event 4625
-//! documentation).
+//! (ExtendedDisconnectReasonCode), §1.3 (MS-RDPBCGR 2.2.5.1.1 Set Error Info PDU), §5.3
+//! (winerror.h SSPI codes).
 
 /// One row of a table: value, name, meaning.
 pub type Entry = (u32, &'static str, &'static str);
@@ -134,67 +134,14 @@ pub const SSPI: &[Entry] = &[
     (0x8007274C, "WSAETIMEDOUT (as HRESULT)", "the connection timed out"),
 ];
 
-/// NTSTATUS values that Security 4625 carries in Status / SubStatus: (value, meaning).
-pub const NTSTATUS: &[(u32, &str)] = &[
-    (0xC000_005E, "no logon servers"),
-    (0xC000_0064, "user name does not exist"),
-    (0xC000_006A, "wrong password"),
-    (0xC000_006D, "bad user name or authentication information"),
-    (0xC000_006E, "account restriction"),
-    (0xC000_006F, "outside allowed logon hours"),
-    (0xC000_0070, "workstation restriction"),
-    (0xC000_0071, "password expired"),
-    (0xC000_0072, "account disabled"),
-    (0xC000_0133, "clock skew with the domain controller"),
-    (0xC000_015B, "logon type not granted (not allowed to log on through Remote Desktop Services)"),
-    (0xC000_018C, "trust relationship failed"),
-    (0xC000_0192, "Netlogon service not started"),
-    (0xC000_0193, "account expired"),
-    (0xC000_0224, "password must change"),
-    (0xC000_0234, "account locked out"),
-    (0xC000_0413, "authentication firewall"),
-];
-
 /// The row of `table` for `v`.
 pub fn find(table: &[Entry], v: u32) -> Option<&Entry> {
     table.iter().find(|(c, _, _)| *c == v)
 }
 
-/// What an NTSTATUS value means, if it is in `NTSTATUS`.
-pub fn ntstatus(v: u32) -> Option<&'static str> {
-    NTSTATUS.iter().find(|(c, _)| *c == v).map(|(_, text)| *text)
-}
-
-/// An NTSTATUS as an event field writes it (`0xC000006A`, `C000006A`, `0x0`), described: its
-/// meaning, "none" for zero or an empty field, "unknown" otherwise. The same answers as
-/// `events::catalog::ntstatus_name`, from the table above.
-pub fn ntstatus_name(code: &str) -> &'static str {
-    let code = code.trim();
-    let hex = code.strip_prefix("0x").or_else(|| code.strip_prefix("0X")).unwrap_or(code);
-    if matches!(hex, "" | "0") {
-        return "none";
-    }
-    u32::from_str_radix(hex, 16).ok().filter(|_| hex.len() == 8).and_then(ntstatus).unwrap_or("unknown")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ntstatus_texts() {
-        assert_eq!(ntstatus_name("0xC000006A"), "wrong password");
-        assert_eq!(ntstatus_name(" c000006a "), "wrong password");
-        assert_eq!(ntstatus_name("0X0"), "none");
-        assert_eq!(ntstatus_name(""), "none");
-        assert_eq!(ntstatus_name("0xC0000001"), "unknown");
-        assert_eq!(ntstatus_name("0C000006A"), "unknown");
-        assert_eq!(ntstatus_name("junk"), "unknown");
-        // Every value the catalogue names, with the same text.
-        for (v, text) in NTSTATUS {
-            assert_eq!(crate::events::catalog::ntstatus_name(&format!("{v:08X}")), *text);
-        }
-    }
 
     #[test]
     fn tables_have_one_row_per_value() {
