@@ -142,74 +142,58 @@ impl fmt::Display for NegFailureCode {
 #[serde(transparent)]
 pub struct TlsAlert(pub u8);
 
+/// Registered alert descriptions: (value, name, what it says in our words where we have it).
+#[rustfmt::skip]
+const ALERTS: &[(u8, &str, Option<&str>)] = &[
+    (0, "close_notify", Some("orderly close of the TLS session")),
+    (10, "unexpected_message", Some("a message arrived that was not expected at this point")),
+    (20, "bad_record_mac", Some("a record failed its integrity check")),
+    (21, "decryption_failed", None),
+    (22, "record_overflow", None),
+    (30, "decompression_failure", None),
+    (40, "handshake_failure", Some("no set of security parameters both sides accept (often no common cipher suite)")),
+    (41, "no_certificate", None),
+    (42, "bad_certificate", Some("the certificate is corrupt or its signature does not verify")),
+    (43, "unsupported_certificate", Some("the certificate is of a type the peer does not support")),
+    (44, "certificate_revoked", Some("the certificate was revoked")),
+    (45, "certificate_expired", Some("the certificate has expired or is not yet valid")),
+    (46, "certificate_unknown", Some("an unspecified problem with the certificate")),
+    (47, "illegal_parameter", Some("a handshake field had a value out of range")),
+    (48, "unknown_ca", Some("the certificate chain does not end in a trusted root")),
+    (49, "access_denied", Some("the peer refused access")),
+    (50, "decode_error", Some("a message could not be decoded")),
+    (51, "decrypt_error", Some("a signature or key-exchange check failed")),
+    (60, "export_restriction", None),
+    (70, "protocol_version", Some("no TLS version both sides accept")),
+    (71, "insufficient_security", Some("the server needs stronger cipher suites than the client offered")),
+    (80, "internal_error", Some("the sender failed internally (on an RDP server often a certificate or private-key problem)")),
+    (86, "inappropriate_fallback", Some("a downgrade attempt was detected")),
+    (90, "user_canceled", Some("the handshake was cancelled by the user")),
+    (100, "no_renegotiation", None),
+    (109, "missing_extension", Some("a required extension is missing")),
+    (110, "unsupported_extension", None),
+    (111, "certificate_unobtainable", None),
+    (112, "unrecognized_name", Some("the SNI host name is not served here")),
+    (113, "bad_certificate_status_response", None),
+    (114, "bad_certificate_hash_value", None),
+    (115, "unknown_psk_identity", None),
+    (116, "certificate_required", None),
+    (120, "no_application_protocol", None),
+];
+
 impl TlsAlert {
-    /// Registered description name, `None` for values we do not know.
-    pub fn name(&self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "close_notify",
-            10 => "unexpected_message",
-            20 => "bad_record_mac",
-            21 => "decryption_failed",
-            22 => "record_overflow",
-            30 => "decompression_failure",
-            40 => "handshake_failure",
-            41 => "no_certificate",
-            42 => "bad_certificate",
-            43 => "unsupported_certificate",
-            44 => "certificate_revoked",
-            45 => "certificate_expired",
-            46 => "certificate_unknown",
-            47 => "illegal_parameter",
-            48 => "unknown_ca",
-            49 => "access_denied",
-            50 => "decode_error",
-            51 => "decrypt_error",
-            60 => "export_restriction",
-            70 => "protocol_version",
-            71 => "insufficient_security",
-            80 => "internal_error",
-            86 => "inappropriate_fallback",
-            90 => "user_canceled",
-            100 => "no_renegotiation",
-            109 => "missing_extension",
-            110 => "unsupported_extension",
-            111 => "certificate_unobtainable",
-            112 => "unrecognized_name",
-            113 => "bad_certificate_status_response",
-            114 => "bad_certificate_hash_value",
-            115 => "unknown_psk_identity",
-            116 => "certificate_required",
-            120 => "no_application_protocol",
-            _ => return None,
-        })
+    fn row(&self) -> Option<&'static (u8, &'static str, Option<&'static str>)> {
+        ALERTS.iter().find(|(v, _, _)| *v == self.0)
     }
 
-    /// What the alert says, in our words (RFC 5246 §7.2, RFC 8446 §6).
+    /// Registered description name, `None` for values we do not know.
+    pub fn name(&self) -> Option<&'static str> {
+        self.row().map(|(_, name, _)| *name)
+    }
+
+    /// What the alert says, in our words (RFC 5246 §7.2, RFC 8446 §6); "TLS alert" otherwise.
     pub fn meaning(&self) -> &'static str {
-        match self.0 {
-            0 => "orderly close of the TLS session",
-            10 => "a message arrived that was not expected at this point",
-            20 => "a record failed its integrity check",
-            40 => "no set of security parameters both sides accept (often no common cipher suite)",
-            42 => "the certificate is corrupt or its signature does not verify",
-            43 => "the certificate is of a type the peer does not support",
-            44 => "the certificate was revoked",
-            45 => "the certificate has expired or is not yet valid",
-            46 => "an unspecified problem with the certificate",
-            47 => "a handshake field had a value out of range",
-            48 => "the certificate chain does not end in a trusted root",
-            49 => "the peer refused access",
-            50 => "a message could not be decoded",
-            51 => "a signature or key-exchange check failed",
-            70 => "no TLS version both sides accept",
-            71 => "the server needs stronger cipher suites than the client offered",
-            80 => "the sender failed internally (on an RDP server often a certificate or private-key problem)",
-            86 => "a downgrade attempt was detected",
-            90 => "the handshake was cancelled by the user",
-            109 => "a required extension is missing",
-            112 => "the SNI host name is not served here",
-            _ => "TLS alert",
-        }
+        self.row().and_then(|(_, _, meaning)| *meaning).unwrap_or("TLS alert")
     }
 }
 

@@ -202,15 +202,14 @@ fn systemtime_fields(bytes: &[u8]) -> Option<[u16; 8]> {
 /// a real date and time. Years past 9999 are moved back by 10,000-year cycles (same calendar)
 /// for jiff and forward again after.
 fn systemtime_filetime(f: &[u16; 8]) -> Option<u64> {
-    if !(1601..=30827).contains(&f[0]) {
+    if !(1601..=30827).contains(&f[0]) || f[7] >= 1000 {
         return None;
     }
     let ten_k = i64::from(f[0]) / 10_000;
     let year = i16::try_from(i64::from(f[0]) - ten_k * 10_000).ok()?;
     let small = |v: u16| i8::try_from(v).ok();
     let (month, day, hour, minute, second) = (small(f[1])?, small(f[3])?, small(f[4])?, small(f[5])?, small(f[6])?);
-    let ms = i32::try_from(f[7]).ok().filter(|ms| *ms < 1000)?;
-    let dt = DateTime::new(year, month, day, hour, minute, second, ms * 1_000_000).ok()?;
+    let dt = DateTime::new(year, month, day, hour, minute, second, i32::from(f[7]) * 1_000_000).ok()?;
     nanos_filetime(crate::time::utc_nanos(dt) + i128::from(ten_k * TEN_K_YEARS_SECS) * 1_000_000_000)
 }
 
