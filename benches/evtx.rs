@@ -2,7 +2,8 @@
 //! 1-thread and a 2-thread rayon pool, to compare with `evtx_dump -t 1|2 -o jsonl FILE`.
 //!
 //! `RDPLOG_BENCH_EVTX_MB` sets the size (default 200); `RDPLOG_BENCH_GENERATE_ONLY=1` only writes it;
-//! `RDPLOG_BENCH_ONCE=1` runs each catalogue once on one thread (for profilers).
+//! `RDPLOG_BENCH_ONCE=1` runs each catalogue once on one thread (for profilers; add
+//! `--profile profiling` for symbols and line tables, which the release profile strips).
 //! Takes the corpus file museum-StolenSzechuan_System.evtx (16 MB, 60,189 records;
 //! `$RDPLOG_CORPUS` or ../shared/corpus) and builds, once, a large log in the temp dir by
 //! repeating its chunks after its 4096-byte file header until the file passes 200 MB: the evtx
@@ -150,8 +151,9 @@ fn bench(c: &mut Criterion) {
 criterion_group!(benches, bench);
 
 /// `RDPLOG_BENCH_ONCE=1`: one timed run per catalogue on one thread, without criterion, for
-/// profilers (`valgrind --tool=callgrind`, `perf record`) that want a fixed amount of work;
-/// `RDPLOG_BENCH_ONCE=services` or `=with_schannel` runs only that catalogue.
+/// profilers (`valgrind --tool=callgrind`, `perf record`; build with `--profile profiling`) that
+/// want a fixed amount of work; `RDPLOG_BENCH_ONCE=services` or `=with_schannel` runs only that
+/// catalogue.
 fn once() {
     let Some(path) = big_log() else {
         eprintln!("corpus file {SOURCE} not found (set RDPLOG_CORPUS)");

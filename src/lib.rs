@@ -11,13 +11,15 @@
 //!        ─► report (text, Markdown, HTML, JSON) and timeline (CSV, JSONL, Parquet)
 //! ```
 //! Each stage consumes the previous stage's types only. `analyze` wires them together and runs
-//! one rayon task per input file.
+//! one rayon task per input file. `codes` holds the code tables (names and meanings of wire and
+//! Windows codes) that the parsers, the diagnosis, the reports and `explain` share.
 #![forbid(unsafe_code)]
 
 pub mod analyze;
 pub mod attempts;
 pub mod batch;
 pub mod cli;
+pub mod codes;
 pub mod connection;
 pub mod correlate;
 pub mod diagnose;

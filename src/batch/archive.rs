@@ -11,7 +11,6 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -34,23 +33,17 @@ impl Default for Limits {
     }
 }
 
-/// An unpacked archive; the folder and its contents are deleted on drop.
+/// An unpacked archive; the folder and its contents are deleted on drop (errors ignored).
 #[derive(Debug)]
 pub struct Extracted {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     /// Members that were not unpacked, and why (listed with the case's skipped files).
     pub notes: Vec<String>,
 }
 
 impl Extracted {
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-}
-
-impl Drop for Extracted {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.dir.path()
     }
 }
 
@@ -72,27 +65,6 @@ pub fn safe_member_path(name: &str) -> Option<PathBuf> {
     }
     let only_normal = out.components().all(|c| matches!(c, std::path::Component::Normal(_)));
     (only_normal && out.components().next().is_some()).then_some(out)
-}
-
-static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
-
-/// A new folder under the system temporary folder, readable by this user only.
-fn make_temp_dir() -> std::io::Result<PathBuf> {
-    let base = std::env::temp_dir();
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    let mut last = None;
-    for _ in 0..100 {
-        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
-        let dir = base.join(format!("rdplog-batch-{}-{n}", std::process::id()));
-        match builder.create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary folder name")))
 }
 
 /// A size for messages: GiB or MiB with one decimal, or bytes.
@@ -146,7 +118,12 @@ pub fn extract(archive: &Path, limits: &Limits) -> Result<Extracted> {
         return Err(refuse("members share compressed data (a zip bomb construction): refused".to_string()));
     }
 
-    let dir = make_temp_dir().map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
+    // `rdplog-batch-` and a random suffix, readable by this user only.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("rdplog-batch-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = builder.tempdir().map_err(|source| Error::Io { path: std::env::temp_dir(), source })?;
     let mut out = Extracted { dir, notes: Vec::new() };
     let mut budget = limits.max_total;
     for i in 0..zip.len() {
@@ -163,7 +140,7 @@ pub fn extract(archive: &Path, limits: &Limits) -> Result<Extracted> {
             out.notes.push(format!("{}: member {name:?} has no usable name: skipped", archive.display()));
             continue;
         };
-        let Some(mut dest) = create_parents(&out.dir, &rel) else {
+        let Some(mut dest) = create_parents(out.dir.path(), &rel) else {
             out.notes.push(format!("{}: member {name:?} clashes with another member: skipped", archive.display()));
             continue;
         };
@@ -280,6 +257,12 @@ mod tests {
         );
         let unpacked = extract(&zip, &Limits::default()).unwrap();
         let root = unpacked.dir().to_path_buf();
+        assert!(root.file_name().unwrap().to_string_lossy().starts_with("rdplog-batch-"), "{root:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&root).unwrap().permissions().mode() & 0o777, 0o700, "private folder");
+        }
         let files = files_under(&root);
         let rel: Vec<String> =
             files.iter().map(|f| f.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/")).collect();

@@ -1,9 +1,10 @@
 //! The cross-case summary: one `Row` per case, the table writers and the tallies.
 //!
-//! With the `timeline` feature the rows become a polars DataFrame (typed columns: UTC
-//! datetimes, unsigned counts) written as CSV or Parquet. Markdown is always written here, and so
-//! is CSV in a build without polars, with the same text as polars writes (same quoting, two
-//! decimals, RFC 3339 times to the microsecond) — a test holds the two CSV writers together.
+//! CSV goes through the `csv` crate in every build (quoted only where needed, two decimals,
+//! RFC 3339 times to the microsecond: the text polars used to write); Markdown is written here.
+//! With the `timeline` feature the rows also become a polars DataFrame (typed columns: UTC
+//! datetimes, unsigned counts) for Parquet. Cells are written as they are: no spreadsheet
+//! formula guard (a cell starting with `=` stays as it is).
 //! Tallies per cause, server and day are computed from the rows in plain Rust, sorted by count
 //! then name, so that both builds print the same thing.
 
@@ -203,9 +204,6 @@ pub fn write_file(rows: &[Row], path: &Path, format: SummaryFormat) -> Result<()
 pub fn write(rows: &[Row], format: SummaryFormat, w: &mut dyn Write) -> std::result::Result<(), String> {
     match format {
         SummaryFormat::Markdown => write_markdown(rows, w).map_err(|e| e.to_string()),
-        #[cfg(feature = "timeline")]
-        SummaryFormat::Csv => table::write_csv(rows, w).map_err(|e| e.to_string()),
-        #[cfg(not(feature = "timeline"))]
         SummaryFormat::Csv => write_csv(rows, w).map_err(|e| e.to_string()),
         #[cfg(feature = "timeline")]
         SummaryFormat::Parquet => table::write_parquet(rows, w).map_err(|e| e.to_string()),
@@ -214,26 +212,15 @@ pub fn write(rows: &[Row], format: SummaryFormat, w: &mut dyn Write) -> std::res
     }
 }
 
-/// CSV by hand, quoting as polars does: a field is quoted when it holds a comma, a quote or a
-/// line break (quotes doubled), an empty string is `""`, an empty cell nothing.
+/// CSV through the `csv` crate: a field is quoted when it holds a comma, a quote or a line break
+/// (quotes doubled); a missing value and an empty string are both an empty cell.
 pub fn write_csv(rows: &[Row], w: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(w, "{}", COLUMNS.join(","))?;
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(COLUMNS)?;
     for row in rows {
-        let cells: Vec<String> =
-            row.cells().into_iter().map(|c| c.map(|s| csv_field(&s)).unwrap_or_default()).collect();
-        writeln!(w, "{}", cells.join(","))?;
+        out.write_record(row.cells().iter().map(|c| c.as_deref().unwrap_or_default()))?;
     }
-    Ok(())
-}
-
-fn csv_field(s: &str) -> String {
-    if s.is_empty() {
-        "\"\"".to_string()
-    } else if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    out.flush()
 }
 
 /// A Markdown (GitHub) table; `|` is escaped and line breaks become spaces.
@@ -265,7 +252,7 @@ pub fn printable(s: &str) -> String {
 mod table {
     use polars::prelude::*;
 
-    use super::{Row, TIME_DIGITS};
+    use super::Row;
 
     /// The summary as a DataFrame: strings, `f64` confidence, UTC datetimes (ns), `u64` counts.
     pub fn to_dataframe(rows: &[Row]) -> PolarsResult<DataFrame> {
@@ -300,16 +287,6 @@ mod table {
                 text("error", &|r| r.error.as_deref()),
             ],
         )
-    }
-
-    pub fn write_csv(rows: &[Row], w: &mut dyn std::io::Write) -> PolarsResult<()> {
-        let mut df = to_dataframe(rows)?;
-        let datetime = format!("%Y-%m-%dT%H:%M:%S%.{TIME_DIGITS}fZ");
-        CsvWriter::new(w)
-            .include_header(true)
-            .with_float_precision(Some(2))
-            .with_datetime_format(Some(datetime.into()))
-            .finish(&mut df)
     }
 
     pub fn write_parquet(rows: &[Row], w: &mut dyn std::io::Write) -> PolarsResult<()> {
@@ -411,8 +388,9 @@ mod tests {
         ]
     }
 
+    /// The exact text polars wrote for these rows before the summary switched to the csv crate.
     #[test]
-    fn hand_csv_quotes_fields() {
+    fn csv_quotes_fields() {
         let mut out = Vec::new();
         write_csv(&rows(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -427,17 +405,20 @@ mod tests {
         assert!(text.ends_with("c|d,,,,,,,,,,,,,,,\"x.zip: not a readable zip archive: invalid\nheader\"\n"));
     }
 
-    #[cfg(feature = "timeline")]
     #[test]
-    fn polars_csv_matches_the_hand_writer() {
-        let (mut polars, mut hand) = (Vec::new(), Vec::new());
-        table::write_csv(&rows(), &mut polars).unwrap();
-        write_csv(&rows(), &mut hand).unwrap();
-        assert_eq!(String::from_utf8(polars).unwrap(), String::from_utf8(hand).unwrap());
-        let (mut polars, mut hand) = (Vec::new(), Vec::new());
-        table::write_csv(&[], &mut polars).unwrap();
-        write_csv(&[], &mut hand).unwrap();
-        assert_eq!(String::from_utf8(polars).unwrap(), String::from_utf8(hand).unwrap());
+    fn hostile_cells_read_back_unchanged() {
+        let hostile = ["a,b", "say \"hi\"", "two\nlines", "cr\ronly", "\"", "=cmd|' /C calc'!A0", " padded "];
+        let rows: Vec<Row> =
+            hostile.iter().map(|h| Row { case: h.to_string(), user: Some(h.to_string()), ..Row::default() }).collect();
+        let mut out = Vec::new();
+        write_csv(&rows, &mut out).unwrap();
+        let mut back = csv::Reader::from_reader(out.as_slice());
+        assert_eq!(back.headers().unwrap(), COLUMNS.as_slice());
+        let read: Vec<csv::StringRecord> = back.records().collect::<std::result::Result<_, _>>().unwrap();
+        assert_eq!(read.len(), hostile.len());
+        for (record, h) in read.iter().zip(hostile) {
+            assert_eq!((record.len(), &record[0], &record[7], &record[8]), (16, h, h, ""));
+        }
     }
 
     #[cfg(feature = "timeline")]

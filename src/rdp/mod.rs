@@ -1,7 +1,7 @@
 //! RDP protocol parsers and the per-flow analyzer that drives them.
 //!
 //! `x224`, `tls`, `udp` are pure parsers over byte slices (no flow state, no I/O);
-//! `codes` holds the wire-code newtypes with names and raw-value fallback;
+//! `codes` re-exports the wire-code newtypes (their home is `crate::codes::wire`) and prints ids;
 //! `analyzer` keeps one flow's parse state and records at which frame each milestone happened.
 
 pub mod analyzer;

@@ -2,14 +2,14 @@
 //! hex and decimal value, its name and what it means.
 //!
 //! Takes a connection, the Windows events joined to it and the verdict's client-code text;
-//! produces `Code` lines. Names and meanings come from `rdp::codes` and `explain`, plus short
-//! meanings of TLS alerts and security-protocol bits in our words. Does not escape or redact.
+//! produces `Code` lines. Names and meanings all come from the shared tables in `crate::codes`;
+//! this module picks which table a number is read in (`EVENT_FIELDS`). Does not escape or redact.
 
+use crate::codes::wire::{NegFailureCode, Protocols, TlsAlert};
+use crate::codes::{Meaning, meanings, parse_code};
 use crate::connection::Connection;
 use crate::diagnose::rules::ClientCode;
 use crate::events::catalog::{CLIENT, CORE, SCHANNEL, SECURITY, TypedEvent};
-use crate::explain::{Meaning, explain, parse_code};
-use crate::rdp::codes::{NegFailureCode, Protocols, TlsAlert};
 
 /// One decoded code.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,56 +33,9 @@ impl Code {
     }
 }
 
-/// What a TLS alert says, in our words (RFC 5246 §7.2, RFC 8446 §6).
-pub fn alert_meaning(d: u8) -> &'static str {
-    match d {
-        0 => "orderly close of the TLS session",
-        10 => "a message arrived that was not expected at this point",
-        20 => "a record failed its integrity check",
-        40 => "no set of security parameters both sides accept (often no common cipher suite)",
-        42 => "the certificate is corrupt or its signature does not verify",
-        43 => "the certificate is of a type the peer does not support",
-        44 => "the certificate was revoked",
-        45 => "the certificate has expired or is not yet valid",
-        46 => "an unspecified problem with the certificate",
-        47 => "a handshake field had a value out of range",
-        48 => "the certificate chain does not end in a trusted root",
-        49 => "the peer refused access",
-        50 => "a message could not be decoded",
-        51 => "a signature or key-exchange check failed",
-        70 => "no TLS version both sides accept",
-        71 => "the server needs stronger cipher suites than the client offered",
-        80 => "the sender failed internally (on an RDP server often a certificate or private-key problem)",
-        86 => "a downgrade attempt was detected",
-        90 => "the handshake was cancelled by the user",
-        109 => "a required extension is missing",
-        112 => "the SNI host name is not served here",
-        _ => "TLS alert",
-    }
-}
-
-fn protocol_meaning(p: Protocols) -> String {
-    if p.0 == 0 {
-        return "Standard RDP Security only (no TLS, no NLA)".into();
-    }
-    let mut parts = Vec::new();
-    for (bit, what) in [
-        (Protocols::SSL, "TLS"),
-        (Protocols::HYBRID, "CredSSP/NLA inside TLS"),
-        (Protocols::RDSTLS, "RDSTLS"),
-        (Protocols::HYBRID_EX, "CredSSP/NLA with the early user authorization result"),
-        (Protocols::RDSAAD, "Entra ID authentication"),
-    ] {
-        if p.0 & bit != 0 {
-            parts.push(what);
-        }
-    }
-    parts.join(", ")
-}
-
 /// The first meaning from a table whose name starts with one of `tables`.
 fn pick(v: u32, tables: &[&str]) -> Option<Meaning> {
-    let all = explain(v);
+    let all = meanings(v);
     tables.iter().find_map(|t| all.iter().find(|m| m.table.starts_with(t)).cloned())
 }
 
@@ -121,7 +74,7 @@ pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
             what: "requested protocols (RDP_NEG_REQ)".into(),
             value: Some(v.into()),
             name: p.names(),
-            meaning: protocol_meaning(p),
+            meaning: p.meaning(),
         });
     }
     if let Some(v) = n.selected_protocol {
@@ -130,7 +83,7 @@ pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
             what: "selected protocol (RDP_NEG_RSP)".into(),
             value: Some(v.into()),
             name: p.names(),
-            meaning: protocol_meaning(p),
+            meaning: p.meaning(),
         });
     }
     if let Some(v) = n.failure_code {
@@ -151,7 +104,7 @@ pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
             what: format!("{level} TLS alert from the {}", a.sender),
             value: Some(a.alert.description.into()),
             name: TlsAlert(a.alert.description).to_string(),
-            meaning: alert_meaning(a.alert.description).into(),
+            meaning: TlsAlert(a.alert.description).meaning().into(),
         });
     }
     let icmp = c.tcp.iter().flat_map(|t| &t.icmp).chain(c.udp.iter().flat_map(|u| &u.icmp));
@@ -187,7 +140,7 @@ pub fn connection_codes(c: &Connection, events: &[&TypedEvent]) -> Vec<Code> {
                     what: format!("Schannel {} AlertDesc", e.event_id),
                     value: Some(d.into()),
                     name: TlsAlert(d).to_string(),
-                    meaning: alert_meaning(d).into(),
+                    meaning: TlsAlert(d).meaning().into(),
                 });
             }
         }

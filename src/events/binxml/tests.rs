@@ -277,3 +277,30 @@ fn values_render_like_evtx_dump() {
     assert!(r(vtype::BINXML, &[0]).is_err());
     assert_eq!(value_uint(vtype::I16, &(-1i16).to_le_bytes()), None);
 }
+
+#[test]
+fn times_beyond_year_9999_keep_the_old_digits() {
+    // Expected texts and FILETIMEs from the hand-written calendar this crate used before jiff
+    // (Hinnant's civil_from_days / days_from_civil), year kept to its last four digits.
+    assert_eq!(filetime_text(i64::MAX as u64), "0828-09-14T02:48:05.4775807Z");
+    assert_eq!(filetime_text(2_650_467_708_000_000_005), "9999-12-31T23:00:00.0000005Z");
+    assert_eq!(filetime_text(2_650_466_808_000_000_000), "9999-12-30T22:00:00.0000000Z");
+    assert_eq!(filetime_text(2_650_467_744_000_000_000), "0000-01-01T00:00:00.0000000Z");
+    let st = |f: [u16; 8]| -> Vec<u8> { f.iter().flat_map(|v| v.to_le_bytes()).collect() };
+    let ft = |f: [u16; 8]| value_filetime(vtype::SYSTEMTIME, &st(f));
+    assert_eq!(ft([30827, 12, 0, 31, 23, 59, 59, 999]), Some(9_223_149_887_999_990_000));
+    assert_eq!(ft([20000, 2, 0, 29, 1, 2, 3, 4]), Some(5_806_213_957_230_040_000));
+    assert_eq!(ft([9999, 12, 0, 31, 23, 0, 0, 0]), Some(2_650_467_708_000_000_000));
+    assert_eq!(ft([1601, 1, 0, 1, 0, 0, 0, 0]), Some(0));
+    // Not a time Windows takes: February 29 of a common year, year 1600, hour 24, 1000 ms.
+    for bad in [
+        [2021, 2, 0, 29, 0, 0, 0, 0],
+        [1600, 1, 0, 1, 0, 0, 0, 0],
+        [2021, 1, 0, 1, 24, 0, 0, 0],
+        [2021, 1, 0, 1, 0, 0, 0, 1000],
+    ] {
+        assert_eq!(ft(bad), None, "{bad:?}");
+    }
+    assert_eq!(parse_time_text("1600-12-31T23:59:59Z"), None);
+    assert_eq!(parse_time_text("1601-01-01T00:00:00Z"), Some(0));
+}

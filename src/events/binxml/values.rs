@@ -45,6 +45,10 @@ pub mod vtype {
 
 use std::fmt::Write as _;
 
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::Offset;
+
 fn le<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
     bytes.try_into().ok()
 }
@@ -106,13 +110,7 @@ pub fn value_uint(vt: u8, bytes: &[u8]) -> Option<u64> {
 pub fn value_filetime(vt: u8, bytes: &[u8]) -> Option<u64> {
     match vt {
         vtype::FILETIME => le(bytes).map(u64::from_le_bytes),
-        vtype::SYSTEMTIME => {
-            let f = systemtime_fields(bytes)?;
-            let days = days_from_civil(i64::from(f[0]), f[1], f[3]) - days_from_civil(1601, 1, 1);
-            let secs = days * 86_400 + i64::from(f[4]) * 3600 + i64::from(f[5]) * 60 + i64::from(f[6]);
-            let ticks = secs.checked_mul(10_000_000)?.checked_add(i64::from(f[7]) * 10_000)?;
-            u64::try_from(ticks).ok()
-        }
+        vtype::SYSTEMTIME => systemtime_filetime(&systemtime_fields(bytes)?),
         _ => None,
     }
 }
@@ -145,29 +143,13 @@ pub fn guid_text(b: &[u8; 16]) -> String {
     )
 }
 
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: u16, d: u16) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days from 1970-01-01 → (year, month, day) (Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
+/// 100 ns ticks per second, and seconds from 1601-01-01 (the FILETIME epoch) to 1970-01-01.
+const TICKS_PER_SEC: u64 = 10_000_000;
+const FILETIME_EPOCH_SECS: i64 = 11_644_473_600;
+/// Seconds in 10,000 Gregorian years (25 cycles of 146,097 days): moving a time by this much
+/// changes its year by 10,000 and nothing else, which brings FILETIMEs past jiff's year 9999
+/// into its range.
+const TEN_K_YEARS_SECS: i64 = 25 * 146_097 * 86_400;
 
 /// FILETIME as `YYYY-MM-DDTHH:MM:SS.fffffffZ` (seven digits, 100 ns), like evtx_dump; years
 /// keep their last four digits and values past `i64::MAX` print as all zeros, as it does.
@@ -175,64 +157,60 @@ pub fn filetime_text(ft: u64) -> String {
     if ft > i64::MAX as u64 {
         return "0000-00-00T00:00:00.0000000Z".to_string();
     }
-    let (days, ticks) = ((ft / 864_000_000_000) as i64, ft % 864_000_000_000);
-    let (y, m, d) = civil_from_days(days + days_from_civil(1601, 1, 1));
-    let secs = ticks / 10_000_000;
+    let mut secs = (ft / TICKS_PER_SEC) as i64 - FILETIME_EPOCH_SECS;
+    while secs > Timestamp::MAX.as_second() {
+        secs -= TEN_K_YEARS_SECS;
+    }
+    let Ok(t) = Timestamp::new(secs, 0) else { return "0000-00-00T00:00:00.0000000Z".to_string() };
+    let dt = Offset::UTC.to_datetime(t);
     format!(
-        "{:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:07}Z",
-        y % 10_000,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        ticks % 10_000_000
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        dt.year().rem_euclid(10_000),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        ft % TICKS_PER_SEC
     )
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (the form `filetime_text` writes) back into a
-/// FILETIME; `None` for anything else or a time before 1601.
+/// Parses an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the form `filetime_text` writes,
+/// through `time::parse_rfc3339`) back into a FILETIME; `None` for anything else or a time
+/// before 1601.
 pub fn parse_time_text(s: &str) -> Option<u64> {
-    let s = s.trim().strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
-    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
-    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    let in_range = (1601..=30827).contains(&y) && (1..=12).contains(&mo) && (1..=31).contains(&da);
-    if !in_range || !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..=60).contains(&se) {
-        return None;
-    }
-    if !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let ticks = frac.bytes().chain(std::iter::repeat(b'0')).take(7).fold(0i64, |acc, b| acc * 10 + i64::from(b - b'0'));
-    let days = days_from_civil(y, mo as u16, da as u16) - days_from_civil(1601, 1, 1);
-    let secs = days.checked_mul(86_400)?.checked_add(h * 3600 + mi * 60 + se)?;
-    u64::try_from(secs.checked_mul(10_000_000)?.checked_add(ticks)?).ok()
+    nanos_filetime(crate::time::parse_rfc3339(s)?)
 }
 
-/// The eight u16 fields of a SYSTEMTIME when Windows takes it as a time.
+/// Nanoseconds since the Unix epoch as a FILETIME; `None` before 1601.
+fn nanos_filetime(unix_ns: i128) -> Option<u64> {
+    u64::try_from((unix_ns + i128::from(FILETIME_EPOCH_SECS) * 1_000_000_000).div_euclid(100)).ok()
+}
+
+/// The eight u16 fields of a SYSTEMTIME: year, month, day of week, day, hour, minute, second,
+/// milliseconds.
 fn systemtime_fields(bytes: &[u8]) -> Option<[u16; 8]> {
     let b: [u8; 16] = le(bytes)?;
     let mut f = [0u16; 8];
     for (i, v) in f.iter_mut().enumerate() {
         *v = u16::from_le_bytes([b[2 * i], b[2 * i + 1]]);
     }
-    let leap = f[0] % 4 == 0 && (f[0] % 100 != 0 || f[0] % 400 == 0);
-    let month_days = match f[1] {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    let ok = (1601..=30827).contains(&f[0])
-        && (1..=12).contains(&f[1])
-        && (1..=month_days).contains(&f[3])
-        && f[4] < 24
-        && f[5] < 60
-        && f[6] < 60
-        && f[7] < 1000;
-    ok.then_some(f)
+    Some(f)
+}
+
+/// A SYSTEMTIME's fields as a FILETIME when Windows takes them as a time: years 1601 to 30827,
+/// a real date and time. Years past 9999 are moved back by 10,000-year cycles (same calendar)
+/// for jiff and forward again after.
+fn systemtime_filetime(f: &[u16; 8]) -> Option<u64> {
+    if !(1601..=30827).contains(&f[0]) || f[7] >= 1000 {
+        return None;
+    }
+    let ten_k = i64::from(f[0]) / 10_000;
+    let year = i16::try_from(i64::from(f[0]) - ten_k * 10_000).ok()?;
+    let small = |v: u16| i8::try_from(v).ok();
+    let (month, day, hour, minute, second) = (small(f[1])?, small(f[3])?, small(f[4])?, small(f[5])?, small(f[6])?);
+    let dt = DateTime::new(year, month, day, hour, minute, second, i32::from(f[7]) * 1_000_000).ok()?;
+    nanos_filetime(crate::time::utc_nanos(dt) + i128::from(ten_k * TEN_K_YEARS_SECS) * 1_000_000_000)
 }
 
 /// Appends the text of one value to `out`. Errors on types with no text form (BinXml,
