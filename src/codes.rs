@@ -2,8 +2,7 @@
 //! behind are called and mean. `wire` has the codes read off the network (security protocols,
 //! RDP_NEG_FAILURE, TLS alerts and versions); `windows` the client's (disconnect reasons,
 //! extended reasons, ERRINFO, SSPI / HRESULT); `events` the ones catalogued events carry
-//! (NTSTATUS, LSM 40 reasons, the server's HRESULTs; still defined in `events::catalog::codes`,
-//! re-exported here). This module looks a number up in all of them (`meanings`) and parses the
+//! (NTSTATUS, LSM 40 reasons, the server's HRESULTs). This module looks a number up in all of them (`meanings`) and parses the
 //! forms numbers are written in (`parse_code`).
 //!
 //! Used by `rdplog explain` (`explain`), the reports' decoded codes (`report::codes`), the
@@ -13,7 +12,7 @@
 pub mod windows;
 pub mod wire;
 
-pub use crate::events::catalog::codes as events;
+pub mod events;
 
 use wire::{NegFailureCode, TlsAlert};
 

@@ -85,10 +85,8 @@ fn same_user(name: &str, wanted: &str) -> bool {
 pub fn parse_time(s: &str) -> Result<Ts, String> {
     let s = s.trim();
     let full = if s.len() == 10 { format!("{s}T00:00:00Z") } else { s.to_string() };
-    let t: jiff::Timestamp = full
-        .parse()
-        .map_err(|e| format!("'{s}' is not a time: use RFC 3339 (2026-03-01T10:00:00Z) or a date (2026-03-01): {e}"))?;
-    Ok(Ts(t.as_nanosecond().clamp(i64::MIN as i128, i64::MAX as i128) as i64))
+    Ts::parse_rfc3339(&full)
+        .ok_or_else(|| format!("'{s}' is not a time: use RFC 3339 (2026-03-01T10:00:00Z) or a date (2026-03-01)"))
 }
 
 #[cfg(test)]

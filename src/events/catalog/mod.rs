@@ -18,7 +18,7 @@
 //! checked against the public corpus with evtx_dump 0.15.1 (tests/catalog_corpus.rs).
 
 mod addr;
-pub mod codes;
+pub use crate::codes::events as codes;
 mod facts;
 mod table;
 
