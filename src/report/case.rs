@@ -16,6 +16,9 @@ use crate::diagnose::collect_next;
 use crate::events::catalog::{CLIENT, LSASRV};
 use crate::vocab::{Cause, Endpoint, Severity, Transport};
 
+/// User names listed in the case table.
+const MAX_USERS: usize = 10;
+
 fn push_unique(v: &mut Vec<String>, s: String) {
     if !s.is_empty() && !v.iter().any(|x| x.eq_ignore_ascii_case(&s)) {
         v.push(s);
@@ -111,18 +114,25 @@ pub fn case(a: &Analysis, index: &EventIndex, r: &Redactor) -> Case {
             push_unique(&mut users, format!("{} (mstshash cookie)", r.text(u)));
         }
     }
-    for e in &a.events {
-        let name = match e.event_id {
-            4624 | 4625 => e.fields.get("TargetUserName"),
-            1149 => e.fields.get("Param1"),
-            _ => None,
-        };
-        if let Some(u) = name.filter(|u| !u.is_empty() && *u != "-") {
+    // The accounts of the logon events joined to attempts (not every logon in the logs: SMB
+    // guessing names thousands of users that have nothing to do with RDP).
+    let mut joined: Vec<&crate::events::catalog::TypedEvent> =
+        a.joined.iter().flatten().filter_map(|e| index.get(&e.origin)).collect();
+    joined.sort_by_key(|e| (e.ts, e.record_id));
+    for e in joined.into_iter().filter(|e| matches!(e.event_id, 4624 | 4625 | 1149)) {
+        let Some(full) = e.facts.user.as_deref() else { continue };
+        let u = full.rsplit('\\').next().unwrap_or(full);
+        if !u.is_empty() && u != "-" {
             let cookie_form = format!("{} (mstshash cookie)", r.text(u));
             if !users.iter().any(|x| x.eq_ignore_ascii_case(&cookie_form)) {
                 push_unique(&mut users, format!("{} (Windows logon events)", r.text(u)));
             }
         }
+    }
+    if users.len() > MAX_USERS {
+        let more = users.len() - MAX_USERS;
+        users.truncate(MAX_USERS);
+        users.push(format!("{more} more"));
     }
     case.users = users;
     case.background = background(a, r);
