@@ -320,4 +320,29 @@ mod tests {
         assert_eq!(healthy.cause.as_str(), "udp-blocked");
         assert_eq!(case_level(&all[..1], &ALL).cause.as_str(), "none");
     }
+
+    /// A SYN scan: SYN, SYN+ACK, then the prober's own RST with another TTL than its raw SYN
+    /// (ndpi_tcp_scan.pcapng shows scanners' raw SYNs with TTL 57 and window 1024). It is a
+    /// probe (info), not a device on the path resetting the connection.
+    #[test]
+    fn a_syn_scan_is_a_probe_not_a_middlebox_reset() {
+        let mut c = refused();
+        c.phases.tcp = Phase::Ok;
+        c.failed_phase = None;
+        c.tcp = Some(crate::connection::TcpFacts {
+            client_to_server: Default::default(),
+            server_to_client: Default::default(),
+            icmp: Vec::new(),
+            payload_gaps: 0,
+        });
+        c.teardown = crate::connection::Teardown {
+            how: crate::vocab::CloseKind::Rst,
+            by: Some(Side::Client),
+            at: Some(crate::flow::tcp::At { frame: 3, ts: Ts(1_000_000) }),
+            after_s: Some(0.001),
+            rst_ttl_mismatch: true,
+        };
+        let v = diagnose(&facts(&c, &[], &[]), &ALL);
+        assert_eq!((v.cause.as_str(), v.severity.as_str()), ("probe", "info"));
+    }
 }
