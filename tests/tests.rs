@@ -13,5 +13,6 @@ mod limits;
 mod output_safety;
 mod report;
 mod samples;
+mod tcp_expert;
 mod timeline;
 mod util;
