@@ -538,3 +538,64 @@ impl FlowTable {
         (self.finished, self.stats)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::input::pcap::read_packets;
+    use crate::synth::conversation::{Frame, Host, Link, TcpConversation};
+    use crate::synth::writer::CaptureWriter;
+
+    const T0: Ts = Ts(1_760_000_000_000_000_000);
+    /// Delay of the second copy of a frame stored twice (two capture interfaces, a SPAN port).
+    const COPY_DELAY_NS: i64 = 5_000;
+
+    fn tcp_flow(frames: &[Frame]) -> Box<TcpFlow> {
+        let mut w = CaptureWriter::pcap(Vec::new(), Link::Ethernet.linktype(), true, false, 65_535).expect("Vec");
+        w.frames(0, frames).expect("Vec");
+        let bytes = w.into_inner();
+        let mut sink = WarningSink::new("t");
+        let mut table = FlowTable::new();
+        assert!(read_packets(&bytes[..], "t", &mut sink, |p, w| table.on_packet(p, w)).is_ok());
+        let mut flows = table.finish(&mut sink).0.into_iter().filter_map(|f| match f {
+            Finished::Tcp(f) => Some(f),
+            Finished::Udp(_) => None,
+        });
+        flows.next().expect("one TCP flow")
+    }
+
+    /// A session whose server retransmits one segment twice (new IP IDs, RTO back-off).
+    fn session() -> Vec<Frame> {
+        let client = Host::new(Ipv4Addr::new(10, 1, 0, 5), 128);
+        let server = Host::new(Ipv4Addr::new(192, 0, 2, 10), 116);
+        let mut c = TcpConversation::new(Link::Ethernet, client, 50_123, server, 3389, T0, 20_000_000, 1460, 7);
+        c.handshake().client_send(&[1; 3000]).server_send(&[2; 2000]).server_send_lost(&[3; 1460], 2);
+        c.frames()
+    }
+
+    #[test]
+    fn capture_duplicates_are_dropped_and_retransmissions_kept() {
+        let once = tcp_flow(&session());
+        assert_eq!((once.s2c.retransmissions, once.capture_duplicates), (2, 0));
+        // Every frame stored twice: the copy has the same IP ID and checksum, 5 µs later. Half
+        // the copies come right after their frame, half after the next frame (A B A' B').
+        let mut twice = Vec::new();
+        for pair in session().chunks(2) {
+            twice.extend(pair.iter().cloned());
+            twice.extend(pair.iter().map(|f| Frame { ts: Ts(f.ts.0 + COPY_DELAY_NS), data: f.data.clone() }));
+        }
+        twice.sort_by_key(|f| f.ts);
+        let f = tcp_flow(&twice);
+        assert_eq!(f.capture_duplicates as usize, session().len());
+        for (a, b) in [(&once.c2s, &f.c2s), (&once.s2c, &f.s2c)] {
+            assert_eq!(
+                (a.packets, a.payload_bytes, a.retransmissions),
+                (b.packets, b.payload_bytes, b.retransmissions)
+            );
+            assert_eq!((a.dup_acks, a.out_of_order, a.lost_segments), (b.dup_acks, b.out_of_order, b.lost_segments));
+        }
+        assert_eq!((f.s2c.retransmissions, f.s2c.dup_acks, f.c2s.dup_acks), (2, 0, 0));
+    }
+}
