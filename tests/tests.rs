@@ -23,5 +23,6 @@ mod report;
 mod samples;
 #[cfg(feature = "samples")]
 mod smb_noise;
+mod tcp_expert;
 mod timeline;
 mod util;

@@ -39,6 +39,9 @@ const SERVER_PORTS: [u16; 3] = [3389, 443, 3391];
 const MAX_CONTENT_PROBES: u8 = 4;
 /// Two identical segments closer than this are one packet captured twice, not a retransmission.
 const DUPLICATE_WINDOW_NS: i64 = 1_000_000;
+/// Recent segments per direction that a new one is compared with to find capture duplicates
+/// (a copy need not follow its original directly).
+const DUPLICATE_LOOKBACK: usize = 8;
 /// ICMP errors kept per flow.
 const MAX_ICMP_PER_FLOW: usize = 16;
 /// Idle times after which flows leave the table (seconds).
@@ -71,12 +74,22 @@ pub struct TcpFlow {
     pub icmp: Vec<IcmpError>,
     /// Bytes that were never captured inside the analysed payload (capture loss).
     pub payload_gaps: u32,
-    /// Packets captured twice (byte-identical header within 1 ms), ignored after the first copy.
+    /// Packets captured twice, ignored after the first copy: the same IP ID, TCP checksum,
+    /// sequence and acknowledgement numbers, flags, window and length within 1 ms. A
+    /// retransmission carries a new IP ID (or, on IPv6, comes much later), so it is never one.
     pub capture_duplicates: u64,
     #[serde(skip)]
     pub rdp: RdpAnalyzer,
     #[serde(skip)]
-    last_seen: [Option<(SegSig, Ts)>; 2],
+    recent: [[Option<(SegSig, Ts)>; DUPLICATE_LOOKBACK]; 2],
+    #[serde(skip)]
+    recent_next: [usize; 2],
+    /// Time of the most recent SYN, and the initial round-trip time (that SYN to the first
+    /// ACK), the window within which a segment filling a gap counts as reordered.
+    #[serde(skip)]
+    last_syn: Option<Ts>,
+    #[serde(skip)]
+    initial_rtt_ns: Option<i64>,
     #[serde(skip)]
     probes: u8,
     #[serde(skip)]
@@ -100,10 +113,44 @@ impl TcpFlow {
             payload_gaps: 0,
             capture_duplicates: 0,
             rdp: RdpAnalyzer::new(),
-            last_seen: [None, None],
+            recent: [[None; DUPLICATE_LOOKBACK]; 2],
+            recent_next: [0, 0],
+            last_syn: None,
+            initial_rtt_ns: None,
             probes: 0,
             reasm: Some(Box::new([Reassembler::new(budget), Reassembler::new(budget)])),
         }
+    }
+
+    /// A frame sent in direction `idx` that repeats one of the last few within
+    /// `DUPLICATE_WINDOW_NS` is a capture duplicate; otherwise it is remembered.
+    fn is_capture_duplicate(&mut self, idx: usize, sig: SegSig, ts: Ts) -> bool {
+        let (Some(recent), Some(next)) = (self.recent.get_mut(idx), self.recent_next.get_mut(idx)) else {
+            return false;
+        };
+        // Saturating, like every time difference here: damaged timestamps sit at the ends of the range.
+        let close = |t: Ts| (0..=DUPLICATE_WINDOW_NS).contains(&ts.0.saturating_sub(t.0));
+        if recent.iter().flatten().any(|(s, t)| *s == sig && close(*t)) {
+            return true;
+        }
+        if let Some(slot) = recent.get_mut(*next % DUPLICATE_LOOKBACK) {
+            *slot = Some((sig, ts));
+        }
+        *next = (*next + 1) % DUPLICATE_LOOKBACK;
+        false
+    }
+
+    /// The out-of-order window: the initial RTT when the handshake was seen (tshark's rule),
+    /// learnt from the most recent SYN and the first ACK after it.
+    fn reorder_window(&mut self, seg: &Seg) -> i64 {
+        if seg.syn && !seg.ack_flag {
+            self.last_syn = Some(seg.at.ts);
+        } else if seg.ack_flag && !seg.syn && self.initial_rtt_ns.is_none() {
+            if let Some(syn) = self.last_syn {
+                self.initial_rtt_ns = Some(seg.at.ts.0.saturating_sub(syn.0));
+            }
+        }
+        self.initial_rtt_ns.filter(|&n| n > 0).unwrap_or(tcp::DEFAULT_REORDER_NS)
     }
 
     /// Closed by RST, or by FIN from both sides.
@@ -151,7 +198,8 @@ pub struct FlowStats {
     pub unsupported_link_packets: u64,
 }
 
-/// The header fields that make two captured segments the same packet.
+/// The header fields that make two captured segments the same packet: a retransmission has
+/// a new IP ID, and its TCP checksum usually differs too (other ACK, window or timestamps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct SegSig {
     seq: u32,
@@ -160,6 +208,7 @@ struct SegSig {
     window: u16,
     len: u32,
     ip_id: Option<u16>,
+    checksum: u16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -359,6 +408,7 @@ impl FlowTable {
             payload_len: payload.len() as u32,
             ttl: ip.ttl,
             ip_id: ip.ip_id,
+            checksum: t.checksum(),
         };
         let idx = if to_server { 0 } else { 1 };
         let sig = SegSig {
@@ -368,21 +418,16 @@ impl FlowTable {
             window: seg.window,
             len: seg.payload_len,
             ip_id: seg.ip_id,
+            checksum: seg.checksum,
         };
-        // Saturating, like every time difference here: damaged timestamps sit at the ends of the range.
-        let duplicate =
-            flow.last_seen[idx].is_some_and(|(s, ts)| s == sig && at.ts.0.saturating_sub(ts.0) <= DUPLICATE_WINDOW_NS);
-        flow.last_seen[idx] = Some((sig, at.ts));
-        if duplicate {
+        if flow.is_capture_duplicate(idx, sig, at.ts) {
             flow.capture_duplicates += 1;
             return;
         }
         flow.last = at;
+        let reorder_ns = flow.reorder_window(&seg);
         let (me, peer) = if to_server { (&mut flow.c2s, &mut flow.s2c) } else { (&mut flow.s2c, &mut flow.c2s) };
-        me.on_send(&seg);
-        if seg.ack_flag {
-            peer.on_peer_ack(seg.ack);
-        }
+        me.on_send(&seg, peer, reorder_ns);
         // Off port 3389, the flow is RDP only if one of the client's first payloads is an X.224
         // Connection Request; anything else is dismissed and costs nothing more.
         if flow.rdp_by.is_none() {
@@ -491,5 +536,66 @@ impl FlowTable {
             self.evict(&key, warn);
         }
         (self.finished, self.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::input::pcap::read_packets;
+    use crate::synth::conversation::{Frame, Host, Link, TcpConversation};
+    use crate::synth::writer::CaptureWriter;
+
+    const T0: Ts = Ts(1_760_000_000_000_000_000);
+    /// Delay of the second copy of a frame stored twice (two capture interfaces, a SPAN port).
+    const COPY_DELAY_NS: i64 = 5_000;
+
+    fn tcp_flow(frames: &[Frame]) -> Box<TcpFlow> {
+        let mut w = CaptureWriter::pcap(Vec::new(), Link::Ethernet.linktype(), true, false, 65_535).expect("Vec");
+        w.frames(0, frames).expect("Vec");
+        let bytes = w.into_inner();
+        let mut sink = WarningSink::new("t");
+        let mut table = FlowTable::new();
+        assert!(read_packets(&bytes[..], "t", &mut sink, |p, w| table.on_packet(p, w)).is_ok());
+        let mut flows = table.finish(&mut sink).0.into_iter().filter_map(|f| match f {
+            Finished::Tcp(f) => Some(f),
+            Finished::Udp(_) => None,
+        });
+        flows.next().expect("one TCP flow")
+    }
+
+    /// A session whose server retransmits one segment twice (new IP IDs, RTO back-off).
+    fn session() -> Vec<Frame> {
+        let client = Host::new(Ipv4Addr::new(10, 1, 0, 5), 128);
+        let server = Host::new(Ipv4Addr::new(192, 0, 2, 10), 116);
+        let mut c = TcpConversation::new(Link::Ethernet, client, 50_123, server, 3389, T0, 20_000_000, 1460, 7);
+        c.handshake().client_send(&[1; 3000]).server_send(&[2; 2000]).server_send_lost(&[3; 1460], 2);
+        c.frames()
+    }
+
+    #[test]
+    fn capture_duplicates_are_dropped_and_retransmissions_kept() {
+        let once = tcp_flow(&session());
+        assert_eq!((once.s2c.retransmissions, once.capture_duplicates), (2, 0));
+        // Every frame stored twice: the copy has the same IP ID and checksum, 5 µs later. Half
+        // the copies come right after their frame, half after the next frame (A B A' B').
+        let mut twice = Vec::new();
+        for pair in session().chunks(2) {
+            twice.extend(pair.iter().cloned());
+            twice.extend(pair.iter().map(|f| Frame { ts: Ts(f.ts.0 + COPY_DELAY_NS), data: f.data.clone() }));
+        }
+        twice.sort_by_key(|f| f.ts);
+        let f = tcp_flow(&twice);
+        assert_eq!(f.capture_duplicates as usize, session().len());
+        for (a, b) in [(&once.c2s, &f.c2s), (&once.s2c, &f.s2c)] {
+            assert_eq!(
+                (a.packets, a.payload_bytes, a.retransmissions),
+                (b.packets, b.payload_bytes, b.retransmissions)
+            );
+            assert_eq!((a.dup_acks, a.out_of_order, a.lost_segments), (b.dup_acks, b.out_of_order, b.lost_segments));
+        }
+        assert_eq!((f.s2c.retransmissions, f.s2c.dup_acks, f.c2s.dup_acks), (2, 0, 0));
     }
 }

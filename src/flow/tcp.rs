@@ -1,17 +1,30 @@
 //! Per-direction TCP bookkeeping: the facts a diagnosis needs about one side of a connection.
 //!
 //! Counts packets and bytes, SYNs and their retransmission times, FIN/RST (with the RST's TTL
-//! and IP-ID so a forged RST can be told from the peer's), retransmissions and RTO back-off,
-//! duplicate ACKs, zero windows, SACK blocks, the largest segment and whether it was ever
-//! acknowledged. It keeps no payload.
+//! and IP-ID so a forged RST can be told from the peer's), SACK and D-SACK blocks, the largest
+//! segment and whether it was ever acknowledged, and the sequence-number analysis of
+//! [`expert`]: retransmissions (fast, spurious), out-of-order and lost segments, duplicate
+//! ACKs, zero windows, keep-alives, with the counts tshark's expert information gives. It also
+//! says whether the retransmitted data was acknowledged in the end and whether data was still
+//! unacknowledged when the flow ended, so that "losses that recovered" can be told from "the
+//! path died". It keeps no payload and no per-segment history.
 //!
-//! References: RFC 9293 §3.1 (header, options), §3.8.1 (retransmission); RFC 6298 (RTO
-//! doubling); RFC 2018 (SACK option kind 5); RFC 7323 (window scale option kind 3).
+//! Its job ends at one flow's two directions as captured: frames stored twice by the capture
+//! are removed before they get here (`flow::FlowTable`), and what the counts mean for the
+//! connection is the diagnosis's business.
+//!
+//! References: RFC 9293 §3.1 (header, options), §3.8.1 (retransmission), §3.8.6.1 (zero
+//! window probing), §3.8.4 (keep-alives); RFC 6298 (RTO doubling); RFC 2018 (SACK option kind
+//! 5); RFC 2883 (D-SACK); RFC 7323 (window scale option kind 3).
+
+mod expert;
 
 use serde::Serialize;
 
 use super::reassembly::seq_diff;
 use crate::time::Ts;
+
+pub use self::expert::DEFAULT_REORDER_NS;
 
 /// Retransmission times kept per direction (enough to show the back-off pattern).
 const MAX_RETX_TIMES: usize = 12;
@@ -36,7 +49,8 @@ pub struct Reset {
     pub with_ack: bool,
 }
 
-/// One direction of a TCP connection ("client → server" or "server → client").
+/// One direction of a TCP connection ("client → server" or "server → client"): what this side
+/// sent. Frames the capture stored twice are not in any count.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TcpDir {
     pub packets: u64,
@@ -49,13 +63,65 @@ pub struct TcpDir {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rst: Option<Reset>,
     pub rst_count: u32,
+    /// Segments carrying payload that started below the highest sequence number already sent
+    /// (tshark's `tcp.analysis.retransmission`, fast and spurious ones included), not counting
+    /// out-of-order segments. RFC 9293 §3.8.1.
     pub retransmissions: u32,
+    /// SYN, SYN+ACK or FIN segments without payload sent again. tshark counts them among its
+    /// retransmissions; `retransmissions` does not (`syns` has the SYN times).
+    pub syn_fin_retransmissions: u32,
+    /// Retransmissions sent within 20 ms of the peer's second (or later) duplicate ACK asking
+    /// for exactly this sequence number (tshark's `tcp.analysis.fast_retransmission`; RFC 5681
+    /// §3.2). Included in `retransmissions`.
+    pub fast_retransmissions: u32,
+    /// Retransmissions of data the peer had already acknowledged: the segment ends at or below
+    /// the peer's last ACK (tshark's `tcp.analysis.spurious_retransmission`). Included in
+    /// `retransmissions`. A D-SACK from the peer (`dsack_blocks` of the other direction)
+    /// confirms that the receiver got the data twice (RFC 2883).
+    pub spurious_retransmissions: u32,
+    /// Segments that filled a gap below the highest sequence number sent, less than the
+    /// handshake's round-trip time (3 ms when unknown) after the highest segment: reordered on
+    /// the way to the capture point, not retransmitted (tshark's `tcp.analysis.out_of_order`).
+    pub out_of_order: u32,
+    /// Segments that started above the next expected sequence number: the capture missed
+    /// something this side sent ("previous segment not captured", tshark's
+    /// `tcp.analysis.lost_segment`).
+    pub lost_segments: u32,
+    /// Segments acknowledging data the peer sent that the capture never saw ("ACKed segment
+    /// that wasn't captured", tshark's `tcp.analysis.ack_lost_segment`).
+    pub ack_lost_segments: u32,
     /// Times of the retransmissions of the segment retransmitted most (RTO back-off shows as
     /// roughly doubling gaps).
     pub retx_times: Vec<At>,
+    /// The last retransmission of data (any kind), if there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_retx: Option<At>,
+    /// Data was retransmitted and every retransmitted range was acknowledged by the peer before
+    /// the flow ended: losses that recovered. False when nothing was retransmitted.
+    pub last_retx_recovered: bool,
+    /// This side had sent payload that the peer never acknowledged by the end of the flow
+    /// (cumulative ACK, RFC 9293 §3.4): with retransmissions, the path or the peer gave up.
+    pub unacked_at_end: bool,
+    /// Pure ACKs repeating this side's previous acknowledgement number and window while nothing
+    /// new was sent (tshark's `tcp.analysis.duplicate_ack`; RFC 5681 §2).
     pub dup_acks: u32,
+    /// Segments advertising a zero receive window, SYN/FIN/RST excepted (tshark's
+    /// `tcp.analysis.zero_window`; RFC 9293 §3.8.6).
     pub zero_windows: u32,
+    /// One-byte segments probing the peer's zero window (tshark's
+    /// `tcp.analysis.zero_window_probe`; RFC 9293 §3.8.6.1).
+    pub zero_window_probes: u32,
+    /// Keep-alives: zero or one byte one below the next sequence number (tshark's
+    /// `tcp.analysis.keep_alive`; RFC 9293 §3.8.4).
+    pub keep_alives: u32,
+    /// Segments that filled the peer's advertised receive window to its edge (tshark's
+    /// `tcp.analysis.window_full`; needs both SYNs for the window scale, RFC 7323 §2).
+    pub window_full: u32,
+    /// SACK blocks (RFC 2018) this side sent.
     pub sack_blocks: u32,
+    /// D-SACK blocks this side sent (RFC 2883 §4): a first SACK block that starts below the
+    /// cumulative ACK or lies inside the second block, reporting data received twice.
+    pub dsack_blocks: u32,
     /// MSS option from this side's SYN.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mss: Option<u16>,
@@ -75,13 +141,20 @@ pub struct TcpDir {
     #[serde(skip)]
     max_seg_end: u32,
     #[serde(skip)]
-    high_seq: Option<u32>,
-    #[serde(skip)]
-    last_ack: Option<(u32, u16)>,
-    #[serde(skip)]
     retx_seq: Option<u32>,
     #[serde(skip)]
     isn: Option<u32>,
+    /// End of the highest payload sent, the highest end retransmitted, and the highest
+    /// cumulative ACK received from the peer (for `unacked_at_end`, `last_retx_recovered`).
+    #[serde(skip)]
+    data_end: Option<u32>,
+    #[serde(skip)]
+    retx_end: Option<u32>,
+    #[serde(skip)]
+    peer_acked: Option<u32>,
+    /// The sequence-number analysis state ([`expert`]).
+    #[serde(skip)]
+    seq: expert::SeqState,
 }
 
 /// The header fields of one segment that the bookkeeping needs.
@@ -98,6 +171,9 @@ pub struct Seg<'a> {
     pub payload_len: u32,
     pub ttl: u8,
     pub ip_id: Option<u16>,
+    /// The TCP checksum as captured (with the IP ID, it tells a frame stored twice from a
+    /// retransmission).
+    pub checksum: u16,
 }
 
 impl TcpDir {
@@ -105,10 +181,24 @@ impl TcpDir {
         self.isn
     }
 
-    /// Records a segment this side sent.
-    pub fn on_send(&mut self, s: &Seg) {
+    /// Records a segment this side sent; `peer` is the other direction of the same connection,
+    /// whose acknowledgement state it reads and whose sent data this segment acknowledges.
+    /// `reorder_ns` is the connection's out-of-order window: the handshake's round-trip time,
+    /// or [`DEFAULT_REORDER_NS`] when the handshake was not captured.
+    pub fn on_send(&mut self, s: &Seg, peer: &mut TcpDir, reorder_ns: i64) {
         self.packets += 1;
         self.payload_bytes += s.payload_len as u64;
+        let retx = expert::analyze(self, peer, s, reorder_ns);
+        if retx {
+            if s.payload_len > 0 {
+                self.note_retx(s);
+            } else {
+                self.syn_fin_retransmissions += 1;
+            }
+        }
+        if s.ack_flag {
+            peer.on_peer_ack(s.ack);
+        }
         if s.rst {
             self.rst_count += 1;
             if self.rst.is_none() {
@@ -130,32 +220,18 @@ impl TcpDir {
             self.syns.push(s.at);
             self.isn.get_or_insert(s.seq);
             self.read_syn_options(s.options);
-            self.high_seq = Some(s.seq.wrapping_add(1));
             return;
         }
         if s.fin && self.fin.is_none() {
             self.fin = Some(s.at);
         }
-        self.count_sack(s.options);
-        if s.window == 0 && !s.fin {
-            self.zero_windows += 1;
-        }
-        let end = s.seq.wrapping_add(s.payload_len).wrapping_add(s.fin as u32);
-        if s.payload_len > 0 || s.fin {
-            match self.high_seq {
-                Some(high) if seq_diff(end, high) <= 0 && s.payload_len > 0 => self.note_retx(s),
-                Some(high) if seq_diff(end, high) > 0 => self.high_seq = Some(end),
-                None => self.high_seq = Some(end),
-                _ => {}
+        self.count_sack(s.options, s.ack_flag.then_some(s.ack));
+        if s.payload_len > 0 {
+            let end = s.seq.wrapping_add(s.payload_len);
+            if self.data_end.is_none_or(|e| seq_diff(end, e) > 0) {
+                self.data_end = Some(end);
             }
-        } else if s.ack_flag {
-            // Pure ACK: a repeat of the previous ACK with the same window is a duplicate ACK.
-            if self.last_ack == Some((s.ack, s.window)) {
-                self.dup_acks += 1;
-            }
-        }
-        if s.ack_flag {
-            self.last_ack = Some((s.ack, s.window));
+            self.update_ack_facts();
         }
         if s.payload_len > self.max_segment {
             self.max_segment = s.payload_len;
@@ -165,14 +241,33 @@ impl TcpDir {
     }
 
     /// Records an acknowledgement from the peer covering this side's data.
-    pub fn on_peer_ack(&mut self, ack: u32) {
+    fn on_peer_ack(&mut self, ack: u32) {
         if self.max_segment > 0 && seq_diff(ack, self.max_seg_end) >= 0 {
             self.max_segment_acked = true;
         }
+        if self.peer_acked.is_none_or(|a| seq_diff(ack, a) > 0) {
+            self.peer_acked = Some(ack);
+        }
+        self.update_ack_facts();
     }
 
+    /// Keeps `unacked_at_end` and `last_retx_recovered` true to the segments seen so far.
+    fn update_ack_facts(&mut self) {
+        let peer_acked = self.peer_acked;
+        let acked = |end: u32| peer_acked.is_some_and(|a| seq_diff(a, end) >= 0);
+        self.unacked_at_end = self.data_end.is_some_and(|e| !acked(e));
+        self.last_retx_recovered = self.retx_end.is_some_and(acked);
+    }
+
+    /// A retransmitted segment with payload (any kind).
     fn note_retx(&mut self, s: &Seg) {
         self.retransmissions += 1;
+        self.last_retx = Some(s.at);
+        let end = s.seq.wrapping_add(s.payload_len);
+        if self.retx_end.is_none_or(|e| seq_diff(end, e) > 0) {
+            self.retx_end = Some(end);
+        }
+        self.update_ack_facts();
         if self.retx_seq != Some(s.seq) {
             // Keep the back-off series of the first segment that needed retransmitting, unless a
             // later one needs more (the one that killed the connection).
@@ -198,10 +293,23 @@ impl TcpDir {
         }
     }
 
-    fn count_sack(&mut self, opts: &[u8]) {
+    /// Counts SACK blocks (RFC 2018 §3: kind 5, 8 bytes per block) and D-SACK blocks (RFC 2883
+    /// §4: the first block starts below the cumulative ACK `ack`, or lies within the second).
+    fn count_sack(&mut self, opts: &[u8], ack: Option<u32>) {
         for (kind, body) in tcp_options(opts) {
-            if kind == 5 {
-                self.sack_blocks += (body.len() / 8) as u32;
+            if kind != 5 {
+                continue;
+            }
+            self.sack_blocks += (body.len() / 8) as u32;
+            let edge = |i: usize| body.get(i..i + 4).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+            let (Some(l1), Some(r1)) = (edge(0), edge(4)) else { continue };
+            let below_ack = ack.is_some_and(|a| seq_diff(l1, a) < 0);
+            let inside_second = match (edge(8), edge(12)) {
+                (Some(l2), Some(r2)) => seq_diff(l1, l2) >= 0 && seq_diff(r1, r2) <= 0,
+                _ => false,
+            };
+            if below_ack || inside_second {
+                self.dsack_blocks += 1;
             }
         }
     }
@@ -252,7 +360,13 @@ mod tests {
             payload_len: len,
             ttl: 64,
             ip_id: Some(frame as u16),
+            checksum: 0,
         }
+    }
+
+    /// Sends `s` from `d` to a peer that never answers.
+    fn send(d: &mut TcpDir, s: &Seg) {
+        d.on_send(s, &mut TcpDir::default(), DEFAULT_REORDER_NS);
     }
 
     #[test]
@@ -272,10 +386,10 @@ mod tests {
         let mut d = TcpDir::default();
         let mut syn = seg(1, 0.0, 999, 0);
         syn.syn = true;
-        d.on_send(&syn);
-        d.on_send(&seg(2, 0.1, 1000, 1460));
+        send(&mut d, &syn);
+        send(&mut d, &seg(2, 0.1, 1000, 1460));
         for (i, t) in [0.4, 1.0, 2.2, 4.6].iter().enumerate() {
-            d.on_send(&seg(3 + i as u64, *t, 1000, 1460));
+            send(&mut d, &seg(3 + i as u64, *t, 1000, 1460));
         }
         assert_eq!(d.retransmissions, 4);
         let gaps = TcpDir::gaps(&d.retx_times);
@@ -289,11 +403,11 @@ mod tests {
     #[test]
     fn rst_keeps_ttl_and_ip_id() {
         let mut d = TcpDir::default();
-        d.on_send(&seg(1, 0.0, 1, 10));
+        send(&mut d, &seg(1, 0.0, 1, 10));
         let mut r = seg(2, 1.0, 11, 0);
         r.rst = true;
         r.ttl = 250;
-        d.on_send(&r);
+        send(&mut d, &r);
         let rst = d.rst.expect("rst recorded");
         assert_eq!((rst.ttl, d.ttl_first), (250, Some(64)));
         assert_eq!(d.rst_count, 1);
