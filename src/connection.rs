@@ -114,12 +114,67 @@ pub struct Teardown {
     pub after_s: Option<f64>,
     /// The RST's TTL differs from that side's other packets: likely sent by a device on the path.
     pub rst_ttl_mismatch: bool,
+    /// How the connection ended, read from the last packets (`Ending`).
+    pub ending: Ending,
+    /// Who did what `ending` names (the sender of the ultimatum or alert, the side that gave
+    /// up or aborted), written `""` when nobody.
+    #[serde(serialize_with = "ser_side")]
+    pub ending_by: Option<Side>,
 }
+
+/// How a TCP connection ended, as a fact read from its last packets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Never established (refused, unanswered) or not TCP.
+    NotEstablished,
+    /// Still open when the capture ended.
+    CaptureEnded,
+    /// A FIN with nothing outstanding; the peer's FIN, or Windows' ACK + RST, answered it.
+    Orderly,
+    /// A T.125 Disconnect Provider Ultimatum (a logoff or disconnect), then the close.
+    DisconnectUltimatum,
+    /// A TLS close_notify alert, then the close.
+    CloseNotify,
+    /// An encrypted TLS alert record (level and code hidden), then the close.
+    EncryptedAlert,
+    /// A RST from a side that had sent its own data.
+    Abort,
+    /// A close after retransmissions with data still unacknowledged: the peer or the path gave up.
+    GaveUp,
+    /// A connection that never sent an X.224 request, closed after sitting idle.
+    IdleTimeout,
+}
+
+impl Ending {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::NotEstablished => "not-established",
+            Ending::CaptureEnded => "capture-ended",
+            Ending::Orderly => "orderly",
+            Ending::DisconnectUltimatum => "disconnect-ultimatum",
+            Ending::CloseNotify => "close-notify",
+            Ending::EncryptedAlert => "encrypted-alert",
+            Ending::Abort => "abort",
+            Ending::GaveUp => "gave-up",
+            Ending::IdleTimeout => "idle-timeout",
+        }
+    }
+}
+
+impl Serialize for Ending {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Seconds of silence before a close that make it an idle timeout.
+const IDLE_S: f64 = 30.0;
 
 impl Teardown {
     /// Not closed: never established, or still open.
     fn none(how: CloseKind) -> Teardown {
-        Teardown { how, by: None, at: None, after_s: None, rst_ttl_mismatch: false }
+        let ending = if how == CloseKind::Open { Ending::CaptureEnded } else { Ending::NotEstablished };
+        Teardown { how, by: None, at: None, after_s: None, rst_ttl_mismatch: false, ending, ending_by: None }
     }
 
     /// Closed (FIN or RST) by `side`.
@@ -435,7 +490,41 @@ fn teardown(f: &TcpFlow) -> Teardown {
     let dir = if by == Side::Client { &f.c2s } else { &f.s2c };
     let rst_ttl_mismatch =
         how == CloseKind::Rst && dir.rst.is_some_and(|r| dir.ttl_first.is_some_and(|t| t.abs_diff(r.ttl) > 1));
-    Teardown { how, by: Some(by), at: Some(at), after_s: Some(at.ts.since(f.first.ts)), rst_ttl_mismatch }
+    let (ending, ending_by) = ending(f, how, by, at);
+    let after_s = Some(at.ts.since(f.first.ts));
+    Teardown { how, by: Some(by), at: Some(at), after_s, rst_ttl_mismatch, ending, ending_by }
+}
+
+/// How a closed connection ended: what the last packets before the first FIN or RST say.
+fn ending(f: &TcpFlow, how: CloseKind, by: Side, at: At) -> (Ending, Option<Side>) {
+    let sides = [(Side::Client, &f.c2s, 0usize), (Side::Server, &f.s2c, 1usize)];
+    // A Disconnect Provider Ultimatum as a side's last payload (Standard RDP Security).
+    for (side, _, i) in sides {
+        if f.tail[i].is_some_and(|t| t.at <= at && crate::rdp::mcs::disconnect_ultimatum(t.bytes()).is_some()) {
+            return (Ending::DisconnectUltimatum, Some(side));
+        }
+    }
+    let r = &f.rdp.summary;
+    if let Some(a) = r.alerts.iter().rev().find(|a| a.at <= at) {
+        if !a.alert.encrypted && a.alert.level == 1 && a.alert.description == 0 {
+            return (Ending::CloseNotify, Some(a.sender));
+        }
+        if a.alert.encrypted {
+            return (Ending::EncryptedAlert, Some(a.sender));
+        }
+    }
+    // Data retransmitted and never acknowledged: whoever sent it was not heard any more.
+    if let Some((side, _, _)) = sides.iter().find(|(_, d, _)| d.unacked_at_end && d.retransmissions > 0) {
+        return (Ending::GaveUp, Some(*side));
+    }
+    let silent = f.tail.iter().flatten().map(|t| t.at.ts).max().unwrap_or(f.first.ts);
+    if r.request.is_none() && !f.mid_stream && at.ts.since(silent) >= IDLE_S {
+        return (Ending::IdleTimeout, Some(by));
+    }
+    match how {
+        CloseKind::Fin => (Ending::Orderly, Some(by)),
+        _ => (Ending::Abort, Some(by)),
+    }
 }
 
 fn teardown_evidence(f: &TcpFlow, t: &Teardown) -> Option<Evidence> {

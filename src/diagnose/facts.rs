@@ -5,7 +5,7 @@
 //! The phase-consistency facts (DESIGN.md "Phase consistency") live here too: where the
 //! connection ended, whether the client closed it in order, whether its losses recovered.
 
-use crate::connection::{Connection, Phase};
+use crate::connection::{Connection, Ending, Phase};
 use crate::correlate::Joined;
 use crate::events::catalog::{Kind, TypedEvent};
 use crate::rdp::analyzer::Security;
@@ -41,10 +41,12 @@ pub struct Facts<'a> {
     pub nla_failed: bool,
     pub session_failed: bool,
     pub session_ok: bool,
-    /// The server (or something claiming to be it) closed the connection.
+    /// The server (or something claiming to be it) closed the connection, and not in order (a
+    /// logoff's Disconnect Provider Ultimatum or a close_notify is an orderly end).
     pub closed_by_server: bool,
-    /// The client closed the connection with a FIN (an orderly close, e.g. the user ended it).
-    pub client_closed_in_order: bool,
+    /// The connection ended in order: a FIN with nothing outstanding, a Disconnect Provider
+    /// Ultimatum, a close_notify (a logoff, a disconnect, the user closing the window).
+    pub ended_in_order: bool,
     /// The largest segment was retransmitted and never acknowledged.
     pub big_segment_lost: bool,
     pub retransmissions: u32,
@@ -99,8 +101,8 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         failed_phase: c.failed_phase,
         has_packets: c.evidence.iter().any(|e| e.origin.is_packet()),
         session_ok: p.session == Phase::Ok,
-        closed_by_server: t.closed_by(Side::Server),
-        client_closed_in_order: t.how == CloseKind::Fin && t.by == Some(Side::Client),
+        closed_by_server: t.closed_by(Side::Server) && !ended_in_order(t),
+        ended_in_order: ended_in_order(t),
         nla_failed: p.nla == Phase::Failed,
         udp_failed: p.udp == Phase::Failed,
         udp_answered: c.transport == Transport::Udp && p.udp == Phase::Ok,
@@ -124,14 +126,19 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         f.icmp_admin = tcp.icmp.iter().any(|e| e.kind == crate::flow::icmp::IcmpKind::AdminProhibited);
         f.icmp_mtu = tcp.icmp.iter().find_map(|e| e.mtu);
         let (c2s, s2c) = (&tcp.client_to_server, &tcp.server_to_client);
-        f.retransmissions = c2s.retransmissions + s2c.retransmissions;
+        // Spurious retransmissions (data the peer already had) are no loss; SYN, SYN+ACK and FIN
+        // sent again are.
+        let data_lost = |d: &crate::flow::tcp::TcpDir| d.retransmissions.saturating_sub(d.spurious_retransmissions);
+        let lost = |d: &crate::flow::tcp::TcpDir| data_lost(d) + d.syn_fin_retransmissions;
+        f.retransmissions = lost(c2s) + lost(s2c);
+        // The MTU signature: the full-size segment itself retransmitted with back-off.
         f.big_segment_lost =
-            [c2s, s2c].iter().any(|d| d.max_segment >= 1000 && !d.max_segment_acked && d.retransmissions >= 2);
-        // The path died: retransmissions, then a close that was not the client's orderly one,
-        // with the largest retransmitted segment never acknowledged or the peer giving up.
-        let retx = f.retransmissions >= 3;
-        let unacked = [c2s, s2c].iter().any(|d| d.retransmissions > 0 && !d.max_segment_acked);
-        f.loss_unrecovered = retx && !f.client_closed_in_order && (t.how == CloseKind::Rst || unacked);
+            [c2s, s2c].iter().any(|d| d.max_segment >= 1000 && !d.max_segment_acked && data_lost(d) >= 2);
+        // The path did not recover: data retransmitted and still unacknowledged when a side gave
+        // up, aborted, or the capture ended. Losses that recovered are an observation.
+        let stuck = [c2s, s2c].iter().any(|d| lost(d) > 0 && d.unacked_at_end);
+        let ending = matches!(t.ending, Ending::GaveUp | Ending::Abort | Ending::CaptureEnded);
+        f.loss_unrecovered = f.retransmissions >= 2 && stuck && ending && !f.ended_in_order;
     }
     if let Some(tls) = &c.tls {
         let fatal = |side: Side| {
@@ -164,6 +171,17 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         f.rst_ttl_mismatch = false;
     }
     f
+}
+
+/// A logoff's Disconnect Provider Ultimatum, a close_notify, or the client's own FIN with
+/// nothing outstanding. A server's bare FIN after an encrypted session is not known to be one:
+/// a logoff, a time limit, an administrator and a fault all look alike.
+fn ended_in_order(t: &crate::connection::Teardown) -> bool {
+    match t.ending {
+        Ending::DisconnectUltimatum | Ending::CloseNotify => true,
+        Ending::Orderly => t.ending_by == Some(Side::Client),
+        _ => false,
+    }
 }
 
 /// Seconds around a shutdown marker within which a service stop is part of the shutdown (the

@@ -341,6 +341,8 @@ mod tests {
             at: Some(crate::flow::tcp::At { frame: 3, ts: Ts(1_000_000) }),
             after_s: Some(0.001),
             rst_ttl_mismatch: true,
+            ending: crate::connection::Ending::Abort,
+            ending_by: Some(Side::Client),
         };
         let v = diagnose(&facts(&c, &[], &[]), &ALL);
         assert_eq!((v.cause.as_str(), v.severity.as_str()), ("probe", "info"));

@@ -59,6 +59,31 @@ pub enum RdpBy {
     Port,
 }
 
+/// The first bytes of a flow direction's last payload segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tail {
+    pub at: At,
+    pub len: u32,
+    pub head: [u8; TAIL_BYTES],
+}
+
+/// Bytes kept of the last payload segment: a TPKT + X.224 Data + MCS PDU header.
+pub const TAIL_BYTES: usize = 16;
+
+impl Tail {
+    fn of(at: At, payload: &[u8]) -> Tail {
+        let mut head = [0u8; TAIL_BYTES];
+        let n = payload.len().min(TAIL_BYTES);
+        head[..n].copy_from_slice(&payload[..n]);
+        Tail { at, len: payload.len().min(u32::MAX as usize) as u32, head }
+    }
+
+    /// The bytes kept.
+    pub fn bytes(&self) -> &[u8] {
+        &self.head[..(self.len as usize).min(TAIL_BYTES)]
+    }
+}
+
 /// One TCP connection with everything the capture tells about it.
 #[derive(Debug, Serialize)]
 pub struct TcpFlow {
@@ -80,6 +105,11 @@ pub struct TcpFlow {
     pub capture_duplicates: u64,
     #[serde(skip)]
     pub rdp: RdpAnalyzer,
+    /// The last payload segment of each direction (client→server, server→client): its time and
+    /// first bytes, enough to read a closing PDU (a T.125 Disconnect Provider Ultimatum) after
+    /// the analyzer stopped reading.
+    #[serde(skip)]
+    pub tail: [Option<Tail>; 2],
     #[serde(skip)]
     recent: [[Option<(SegSig, Ts)>; DUPLICATE_LOOKBACK]; 2],
     #[serde(skip)]
@@ -119,6 +149,7 @@ impl TcpFlow {
             initial_rtt_ns: None,
             probes: 0,
             reasm: Some(Box::new([Reassembler::new(budget), Reassembler::new(budget)])),
+            tail: [None, None],
         }
     }
 
@@ -428,6 +459,9 @@ impl FlowTable {
         let reorder_ns = flow.reorder_window(&seg);
         let (me, peer) = if to_server { (&mut flow.c2s, &mut flow.s2c) } else { (&mut flow.s2c, &mut flow.c2s) };
         me.on_send(&seg, peer, reorder_ns);
+        if !payload.is_empty() {
+            flow.tail[idx] = Some(Tail::of(at, payload));
+        }
         // Off port 3389, the flow is RDP only if one of the client's first payloads is an X.224
         // Connection Request; anything else is dismissed and costs nothing more.
         if flow.rdp_by.is_none() {

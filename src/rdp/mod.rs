@@ -6,6 +6,7 @@
 
 pub mod analyzer;
 pub mod codes;
+pub mod mcs;
 pub mod other;
 pub mod tls;
 pub mod udp;
