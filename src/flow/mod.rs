@@ -41,7 +41,7 @@ const MAX_CONTENT_PROBES: u8 = 4;
 const DUPLICATE_WINDOW_NS: i64 = 1_000_000;
 /// Recent segments per direction that a new one is compared with to find capture duplicates
 /// (a copy need not follow its original directly).
-const DUPLICATE_LOOKBACK: usize = 8;
+const DUPLICATE_LOOKBACK: usize = 4;
 /// ICMP errors kept per flow.
 const MAX_ICMP_PER_FLOW: usize = 16;
 /// Idle times after which flows leave the table (seconds).

@@ -63,9 +63,10 @@ pub struct TcpDir {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rst: Option<Reset>,
     pub rst_count: u32,
-    /// Segments carrying payload that started below the highest sequence number already sent
-    /// (tshark's `tcp.analysis.retransmission`, fast and spurious ones included), not counting
-    /// out-of-order segments. RFC 9293 §3.8.1.
+    /// Segments carrying payload that started below the next expected sequence number, or
+    /// carried only data the peer had already acknowledged (tshark's
+    /// `tcp.analysis.retransmission`, fast and spurious ones included), not counting
+    /// out-of-order segments nor frames the capture stored twice. RFC 9293 §3.8.1.
     pub retransmissions: u32,
     /// SYN, SYN+ACK or FIN segments without payload sent again. tshark counts them among its
     /// retransmissions; `retransmissions` does not (`syns` has the SYN times).

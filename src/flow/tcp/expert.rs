@@ -17,13 +17,18 @@
 //! 5. window full: its end reaches the right edge of the peer's advertised window (RFC 7323);
 //! 6. duplicate ACK: no payload, the same ACK and window as this side's previous segment, at the
 //!    next sequence number, and not the answer to the peer's keep-alive (RFC 5681 §2);
-//! 7. ACKed lost segment: it acknowledges more than the peer was seen to send;
+//! 7. ACKed lost segment: it acknowledges more than the peer was seen to send without a gap;
+//!    not checked while the peer is sending duplicate ACKs, and reported once until the peer
+//!    sends new data (tshark's behaviour as observed; on contrived sequences with ACKs jumping
+//!    back and forth the two can still differ, never on the corpus);
 //! 8. for segments with payload, SYN or FIN that start below the next sequence number, the
 //!    first that holds of: fast retransmission (the peer sent two or more duplicate ACKs for
 //!    exactly this sequence number, the last one less than 20 ms before; RFC 5681 §3.2),
 //!    out-of-order (less than the reordering window after the highest segment, and not ending
 //!    where it), spurious retransmission (its end is at or below the peer's last ACK: the data
-//!    had arrived), retransmission (RFC 9293 §3.8.1, RFC 6298). A keep-alive is none of these.
+//!    had arrived), retransmission (RFC 9293 §3.8.1, RFC 6298). A keep-alive is none of these;
+//!    a segment of two or more bytes starting one below the next sequence number can only be
+//!    spurious.
 //!
 //! The reordering window is the connection's initial round-trip time (most recent SYN to the
 //! first ACK), 3 ms when unknown: a segment that fills a gap sooner than a retransmission timer
@@ -50,7 +55,8 @@ pub(super) struct SeqState {
     /// one), and when it last advanced (ns).
     next_seq: Option<u32>,
     next_seq_ts: i64,
-    /// The most the peer may acknowledge of what the capture saw this side send.
+    /// The most the peer may acknowledge of what the capture saw this side send without a
+    /// gap: it advances only with a segment starting at it (or one filling the gap up to it).
     max_to_ack: Option<u32>,
     /// ACK number (when the ACK flag was set), window and time of the last segment sent.
     last_ack: Option<u32>,
@@ -58,11 +64,15 @@ pub(super) struct SeqState {
     last_ts: i64,
     /// The last segment was a SYN: its window is never scaled (RFC 7323 §2.2).
     last_was_syn: bool,
-    /// Duplicate ACKs in a row for `last_ack`.
+    /// Duplicate ACKs in a row for `last_ack` (while there are, the peer's ACKs are not checked
+    /// against `max_to_ack`, as tshark does).
     dup_run: u32,
     /// The last segment was a keep-alive (the peer's answer repeats its ACK without being a
     /// duplicate ACK).
     last_keep_alive: bool,
+    /// The peer acknowledged data of this side's that the capture missed; not reported again
+    /// until this side sends new data.
+    ack_lost_reported: bool,
 }
 
 /// Analyses one segment `me` sent and counts what it is; `peer` is the other direction.
@@ -74,6 +84,7 @@ pub(super) fn analyze(me: &mut TcpDir, peer: &mut TcpDir, s: &Seg, reorder_ns: i
     let st = &me.seq;
     let at_next = st.next_seq == Some(s.seq);
     let same_ack = s.ack_flag && st.last_ack == Some(s.ack);
+    let one_below = st.next_seq.is_some_and(|n| s.seq == n.wrapping_sub(1));
 
     let probe = len == 1 && at_next && peer.seq.last_window == Some(0);
     let mut keep_alive = false;
@@ -86,7 +97,7 @@ pub(super) fn analyze(me: &mut TcpDir, peer: &mut TcpDir, s: &Seg, reorder_ns: i
         if !s.rst && st.next_seq.is_some_and(|n| seq_diff(s.seq, n) > 0) {
             me.lost_segments += 1;
         }
-        if len <= 1 && !control && st.next_seq.is_some_and(|n| s.seq == n.wrapping_sub(1)) {
+        if len <= 1 && !control && one_below {
             keep_alive = true;
             me.keep_alives += 1;
         }
@@ -102,9 +113,12 @@ pub(super) fn analyze(me: &mut TcpDir, peer: &mut TcpDir, s: &Seg, reorder_ns: i
     if !same_ack {
         me.seq.dup_run = 0;
     }
-    if s.ack_flag && peer.seq.max_to_ack.is_some_and(|m| seq_diff(s.ack, m) > 0) {
+    let beyond = |m: u32| seq_diff(s.ack, m) > 0;
+    let check_ack = s.ack_flag && peer.seq.dup_run == 0 && !peer.seq.ack_lost_reported;
+    if check_ack && peer.seq.max_to_ack.is_some_and(beyond) {
         me.ack_lost_segments += 1;
         peer.seq.max_to_ack = peer.seq.next_seq;
+        peer.seq.ack_lost_reported = true;
     }
 
     let mut retx = false;
@@ -112,7 +126,9 @@ pub(super) fn analyze(me: &mut TcpDir, peer: &mut TcpDir, s: &Seg, reorder_ns: i
     let end = s.seq.wrapping_add(len).wrapping_add(u32::from(s.syn || s.fin));
     if occupies && !keep_alive {
         let st = &me.seq;
-        let behind = st.next_seq.is_some_and(|n| seq_diff(s.seq, n) < 0);
+        // Like tshark, a segment of two or more bytes starting one below the next sequence
+        // number (new data behind a keep-alive byte or a FIN) is only checked for spuriousness.
+        let behind = st.next_seq.is_some_and(|n| seq_diff(s.seq, n) < 0) && !(one_below && len > 1);
         let since = |t: i64, limit: i64| (0..limit).contains(&now.saturating_sub(t));
         let fast = behind
             && peer.seq.dup_run >= 2
@@ -123,24 +139,29 @@ pub(super) fn analyze(me: &mut TcpDir, peer: &mut TcpDir, s: &Seg, reorder_ns: i
         if fast {
             me.fast_retransmissions += 1;
             retx = true;
-        } else if reordered {
-            me.out_of_order += 1;
         } else if spurious {
             me.spurious_retransmissions += 1;
             retx = true;
+        } else if reordered {
+            me.out_of_order += 1;
         } else {
             retx = behind;
         }
     }
 
+    // Any segment, a pure ACK included, moves the next expected sequence number up (after a
+    // capture gap the gap is reported once); a zero-window probe does not.
     let st = &mut me.seq;
-    if occupies && !probe {
+    if !probe {
         if st.next_seq.is_none_or(|n| seq_diff(end, n) > 0) {
             st.next_seq = Some(end);
             st.next_seq_ts = now;
         }
-        if st.max_to_ack.is_none_or(|m| seq_diff(end, m) > 0) {
+        if st.max_to_ack.is_none_or(|m| m == s.seq) {
             st.max_to_ack = st.next_seq;
+        }
+        if occupies && !retx {
+            st.ack_lost_reported = false;
         }
     }
     st.last_ack = s.ack_flag.then_some(s.ack);
@@ -306,11 +327,44 @@ mod tests {
         let mut p = Pair::new();
         p.handshake();
         let missing = S1 + MSS; // sent by the server but not captured
-        p.s(20, seg(S1, C1, MSS)).s(21, seg(missing + MSS, C1, MSS));
-        p.c(30, seg(C1, missing + 2 * MSS, 0)); // acknowledges the missing segment: it arrived
-        p.c(31, seg(C1, missing + 3 * MSS, 0)); // acknowledges bytes never seen at all
+        let after = missing + MSS;
+        p.s(20, seg(S1, C1, MSS)).s(21, seg(after, C1, MSS));
         assert_eq!((p.server.lost_segments, p.server.retransmissions), (1, 0));
+        // The client acknowledges the missing segment: it arrived, the capture missed it.
+        p.c(30, seg(C1, after + MSS, 0));
         assert_eq!(p.client.ack_lost_segments, 1);
+        // From there on the server's data is seen without a gap again.
+        p.s(40, seg(after + MSS, C1, MSS)).c(50, seg(C1, after + 2 * MSS, 0));
+        assert_eq!((p.client.ack_lost_segments, p.server.lost_segments), (1, 1));
+    }
+
+    #[test]
+    fn acked_lost_segment_is_reported_once_and_not_during_dup_acks() {
+        let mut p = Pair::new();
+        p.handshake();
+        p.s(20, seg(S1, C1, MSS)).c(30, seg(C1, S1 + MSS, 0));
+        // Two jumps ahead with nothing new from the server in between: one report.
+        p.c(40, seg(C1, S1 + 3 * MSS, 0)).c(50, seg(C1, S1 + 5 * MSS, 0));
+        assert_eq!(p.client.ack_lost_segments, 1);
+        // New data from the server re-arms the check; its duplicate ACKs (a pure ACK repeating
+        // the ACK and window of its data segment counts as one) suspend it.
+        p.s(60, seg(S1 + 5 * MSS, C1, MSS)).s(61, seg(S1 + 6 * MSS, C1, 0)).s(62, seg(S1 + 6 * MSS, C1, 0));
+        p.c(70, seg(C1, S1 + 9 * MSS, 0));
+        assert_eq!((p.server.dup_acks, p.client.ack_lost_segments), (2, 1));
+    }
+
+    #[test]
+    fn data_one_below_the_next_sequence_number_is_no_retransmission() {
+        let mut p = Pair::new();
+        p.handshake();
+        // A FIN takes one sequence number; data sent from the FIN's number on is new data.
+        let mut fin = seg(S1 + MSS, C1, 0);
+        fin.fin = true;
+        p.s(20, seg(S1, C1, MSS)).s(30, fin).s(330, seg(S1 + MSS, C1, 100));
+        assert_eq!((p.server.retransmissions, p.server.syn_fin_retransmissions, p.server.out_of_order), (0, 0, 0));
+        // One byte further back it is a retransmission.
+        p.s(630, seg(S1 + MSS - 1, C1, 100));
+        assert_eq!(p.server.retransmissions, 1);
     }
 
     #[test]
