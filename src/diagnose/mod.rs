@@ -153,7 +153,11 @@ pub fn observations(c: &Connection, f: &Facts) -> Vec<Observation> {
         out.push(Observation {
             time: e.map_or(c.start, |e| e.time),
             origin: e.map(|e| e.origin.clone()),
-            text: format!("{} retransmission(s); the connection recovered and went on", f.retransmissions),
+            text: format!(
+                "{} segment(s) lost and sent again (spurious retransmissions not counted); every loss recovered and the \
+                 connection went on",
+                f.retransmissions
+            ),
         });
     }
     out

@@ -8,7 +8,9 @@
 //! fixes).
 
 use super::facts::Facts;
-use crate::events::catalog::{CLIENT, CORE, LSASRV, LSM, RCM, SCHANNEL, SCM, SECURITY, ServiceState, TypedEvent};
+use crate::events::catalog::{
+    CLIENT, CORE, GATEWAY, LSASRV, LSM, RCM, SCHANNEL, SCM, SECURITY, ServiceState, TypedEvent,
+};
 use crate::evidence::Sig;
 use crate::vocab::{Cause, Severity, Side};
 
@@ -160,7 +162,7 @@ pub static RULES: &[Rule] = &[
         fix: &[
             Fix { step: "Open TCP 3389 (and UDP 3389; TCP 443 for RD Gateway) on the host firewall, the NSG/cloud firewall and any network firewall in between", answers: &[Answer::Wire("SYN unanswered or ICMP administratively prohibited"), Answer::Event("WFP 5152/5157 drops")] },
             Fix { step: "On the server: `Get-NetFirewallRule -DisplayGroup 'Remote Desktop' | Enable-NetFirewallRule`; on the client side allow mstsc.exe outbound", answers: &[] },
-            Fix { step: "Confirm from another client with `Test-NetConnection <server> -Port 3389`", answers: &[] },
+            Fix { step: "Confirm from another client with `Test-NetConnection <server> -Port 3389`; behind an RD Gateway, run it from the gateway to the RD Session Host", answers: &[Answer::Event("RD Gateway 304")] },
         ],
         references: &["rdp-facts.md §6 N2, N3", "rdp-facts.md §4.8 (5152/5157)"],
         packets: |f| {
@@ -169,7 +171,10 @@ pub static RULES: &[Rule] = &[
             else { None }
         },
         // A drop from a client that then reached the server is a retry, not a block.
-        events: |f| if f.reached_server { None } else { ev(f, SECURITY, &[5152, 5157], 0.85) },
+        // The RD Gateway could not reach the resource (304): blocked between the gateway and the
+        // RD Session Host, or that host is down.
+        events: |f| if f.reached_server { None } else { ev(f, SECURITY, &[5152, 5157], 0.85) }
+            .or_else(|| ev(f, GATEWAY, &[304], 0.6)),
     },
     Rule {
         cause: Cause::SecurityNegotiation,
@@ -263,10 +268,14 @@ pub static RULES: &[Rule] = &[
         fix: &[
             Fix { step: "If the server is in drain mode or logons are disabled, allow connections again: `chglogon /enable`", answers: &[Answer::Event("RCM 1070/1071")] },
             Fix { step: "Grant the user 'Allow log on through Remote Desktop Services' (add to Remote Desktop Users) and run `gpupdate /force`", answers: &[Answer::Event("4625 0xC000015B"), Answer::Event("Security 4825")] },
+            Fix { step: "Behind an RD Gateway: add the user (or group) to an RD CAP and the target to an RD RAP in RD Gateway Manager, with the exact name the client uses for the resource", answers: &[Answer::Event("RD Gateway 201/301")] },
         ],
         references: &["rdp-facts.md §4.5 (RCM 1070/1071)", "rdp-facts.md §4.8 (4625 0xC000015B)"],
         packets: |f| f.session_failed.then(|| (0.4, "NLA completed, then the server closed the connection before the session started".into())),
-        events: |f| ev(f, RCM, &[1070, 1071], 0.85).or_else(|| ev(f, SECURITY, &[4825], 0.85)).or_else(|| {
+        // The RD Gateway refusing by policy (RD CAP 201, RD RAP 301, connection limit 203) is the
+        // same answer from the gateway.
+        events: |f| ev(f, RCM, &[1070, 1071], 0.85).or_else(|| ev(f, SECURITY, &[4825], 0.85))
+            .or_else(|| ev(f, GATEWAY, &[201, 301, 203], 0.85)).or_else(|| {
             f.event(SECURITY, &[4625]).filter(|e| denied(e))
                 .map(|e| found(e, 0.85, format!("Security 4625 ({}): {} — the account may not log on this way (a policy, not the password)", e.input, e.summary)))
         }),

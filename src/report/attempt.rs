@@ -171,6 +171,23 @@ fn phase_time(ev: &[&Evidence], rows: &[Row], sigs: &[(Sig, Option<Side>)]) -> O
         .map(|r| r.offset_s)
 }
 
+/// How the connection ended, in words, when it says more than FIN or RST.
+fn ending_words(t: &crate::connection::Teardown) -> Option<String> {
+    use crate::connection::Ending;
+    let by = t.ending_by.map(|s| s.as_str()).unwrap_or("a side");
+    Some(match t.ending {
+        Ending::DisconnectUltimatum => {
+            format!("the {by} sent a T.125 Disconnect Provider Ultimatum (logoff or disconnect)")
+        }
+        Ending::CloseNotify => format!("the {by} sent a TLS close_notify"),
+        Ending::EncryptedAlert => format!("the {by} sent an encrypted TLS alert, then the connection closed"),
+        Ending::GaveUp => format!("the {by}'s data was retransmitted and never acknowledged"),
+        Ending::IdleTimeout => "closed after sitting idle without an X.224 request".into(),
+        Ending::Abort => format!("the {by} aborted the connection"),
+        Ending::Orderly | Ending::CaptureEnded | Ending::NotEstablished => return None,
+    })
+}
+
 fn mark(p: Phase) -> Mark {
     if p.is_failure() {
         Mark::Fail
@@ -463,7 +480,12 @@ fn ladder(a: &Analysis, c: &Connection, ev: &[&Evidence], rows: &[Row]) -> Vec<R
     let detail = if t.rst_ttl_mismatch {
         "the RST's TTL does not match the sender's other packets: a device on the path sent it".to_string()
     } else {
-        t.at.map(|at| format!("frame {}", at.frame)).unwrap_or_default()
+        let frame = t.at.map(|at| format!("frame {}", at.frame)).unwrap_or_default();
+        match ending_words(t) {
+            Some(w) if frame.is_empty() => w,
+            Some(w) => format!("{w}; {frame}"),
+            None => frame,
+        }
     };
     if c.transport == Transport::Tcp {
         out.push(Rung { phase: "teardown", state, mark, at: t.after_s, detail });
