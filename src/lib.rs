@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyze;
-pub mod attempts;
+pub(crate) mod attempts;
 pub mod batch;
 pub mod cli;
 pub mod codes;
@@ -25,13 +25,13 @@ pub mod correlate;
 pub mod diagnose;
 pub mod error;
 pub mod events;
-pub mod evidence;
+pub(crate) mod evidence;
 pub mod explain;
-pub mod filter;
+pub(crate) mod filter;
 pub mod flow;
 pub mod input;
 pub mod limits;
-pub mod noise;
+pub(crate) mod noise;
 pub mod rdp;
 pub mod report;
 #[cfg(feature = "samples")]

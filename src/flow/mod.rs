@@ -573,7 +573,7 @@ impl FlowTable {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "samples"))]
 mod tests {
     use std::net::Ipv4Addr;
 
