@@ -8,6 +8,8 @@ mod corpus;
 mod damage_suite;
 #[cfg(feature = "samples")]
 mod damaged;
+#[cfg(feature = "samples")]
+mod endings;
 mod evtx;
 #[cfg(feature = "samples")]
 mod evtx_writer;

@@ -155,9 +155,12 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         let (cr, sr) = app_records(c);
         f.ended_in_tls = p.tls != Phase::Ok || (cr == 0 && t.how.is_close());
         let nla = matches!(p.nla, Phase::Ok | Phase::Failed | Phase::Abandoned | Phase::Incomplete);
-        f.client_rejected_identity = nla && cr == 2 && sr >= 2 && t.closed_by(Side::Client) && p.session != Phase::Ok;
         let server_encrypted_alert = tls.alerts.iter().any(|a| a.sender == Side::Server && a.alert.encrypted);
-        f.nla_rejected = server_encrypted_alert && cr >= 3 && t.how.is_close() && p.session != Phase::Ok;
+        f.client_rejected_identity =
+            nla && cr == 2 && sr >= 2 && t.closed_by(Side::Client) && p.session != Phase::Ok && !server_encrypted_alert;
+        // The client's NTLM AUTHENTICATE is its second CredSSP record (after NEGOTIATE): an
+        // encrypted alert from the server after it, then the close, is CredSSP saying no.
+        f.nla_rejected = server_encrypted_alert && cr >= 2 && t.how.is_close() && p.session != Phase::Ok;
     }
     f.session_failed = p.nla == Phase::Ok && p.session == Phase::Failed && t.by == Some(Side::Server);
     f.not_rdp = c.negotiation.not_rdp.as_ref().map(|r| match r.protocol {
