@@ -19,6 +19,10 @@ pub const MIN_ATTEMPTS_OVER_DAYS: usize = 10;
 /// Connections still listed one by one when the history is shown.
 pub const LISTED_WITH_HISTORY: usize = 20;
 
+/// The history table's column titles.
+pub const COLUMNS: [&str; 7] =
+    ["day (UTC)", "client", "user", "attempts", "succeeded", "failed, by cause", "probes / other"];
+
 /// One day, client and user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryRow {
@@ -41,6 +45,19 @@ impl HistoryRow {
             return "none".into();
         }
         self.failures.iter().map(|(c, n)| format!("{n} {c}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The table's cells, in `COLUMNS` order (the renderers escape them).
+    pub fn cells(&self) -> [String; 7] {
+        [
+            self.day.clone(),
+            self.client.clone(),
+            self.user.clone(),
+            self.attempts.to_string(),
+            self.succeeded.to_string(),
+            self.failures_text(),
+            self.background.to_string(),
+        ]
     }
 
     pub fn failed(&self) -> usize {

@@ -276,23 +276,10 @@ fn history(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     writeln!(out, "</div>")?;
-    writeln!(
-        out,
-        "{}",
-        thead("", &["day (UTC)", "client", "user", "attempts", "succeeded", "failed, by cause", "probes / other"])
-    )?;
+    writeln!(out, "{}", thead("", &super::history::COLUMNS))?;
     for h in &rep.history {
-        writeln!(
-            out,
-            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            h.day,
-            esc(&h.client),
-            esc(&h.user),
-            h.attempts,
-            h.succeeded,
-            h.failures_text(),
-            h.background
-        )?;
+        let cells: String = h.cells().iter().map(|c| format!("<td>{}</td>", esc(c))).collect();
+        writeln!(out, "<tr>{cells}</tr>")?;
     }
     writeln!(out, "</tbody></table>")?;
     writeln!(out, "</section>")

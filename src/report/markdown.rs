@@ -150,20 +150,11 @@ fn history(rep: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out)?;
     writeln!(out, "## History (per day, client and user)")?;
     writeln!(out)?;
-    writeln!(out, "| day (UTC) | client | user | attempts | succeeded | failed, by cause | probes / other |")?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    writeln!(out, "| {} |", super::history::COLUMNS.join(" | "))?;
+    writeln!(out, "|{}", "---|".repeat(super::history::COLUMNS.len()))?;
     for h in &rep.history {
-        writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            h.day,
-            esc(&h.client),
-            esc(&h.user),
-            h.attempts,
-            h.succeeded,
-            h.failures_text(),
-            h.background
-        )?;
+        let cells: Vec<String> = h.cells().iter().map(|c| esc(c)).collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
     }
     Ok(())
 }
