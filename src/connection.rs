@@ -212,44 +212,35 @@ pub struct Negotiation {
     pub not_rdp: Option<crate::rdp::other::Reply>,
 }
 
-/// One RDP connection attempt (DESIGN.md JSON contract `connections[]`).
-#[derive(Clone, Debug, Serialize)]
+/// One RDP connection attempt: the record `report::json` writes as the contract's
+/// `connections[]` (DESIGN.md), with the verdict and the joined events beside it.
+#[derive(Clone, Debug)]
 pub struct Connection {
     pub id: String,
     pub client: Endpoint,
     pub server: Endpoint,
     pub transport: Transport,
-    #[serde(serialize_with = "ser_ts")]
     pub start: Ts,
-    #[serde(serialize_with = "ser_ts")]
     pub end: Ts,
     /// The input file this connection was seen in.
     pub input: String,
     pub phases: Phases,
     /// The first phase that failed, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_phase: Option<Stage>,
     /// One factual sentence on what happened (not a diagnosis).
     pub outcome: String,
     pub teardown: Teardown,
     /// Why this flow counts as RDP: `content` (X.224 request seen) or `port`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rdp_by: Option<RdpBy>,
     pub mid_stream: bool,
     pub negotiation: Negotiation,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpFacts>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsFacts>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub udp: Option<UdpFlow>,
     /// Packet evidence, in time order (events join later, in `correlate`'s value). The JSON
     /// report writes it merged with the joined events (`report::json`).
-    #[serde(skip)]
     pub evidence: Vec<Evidence>,
-    #[serde(skip)]
     pub notes: Vec<String>,
-    #[serde(skip)]
     sort_key: (Ts, u64),
 }
 

@@ -12,17 +12,41 @@ use serde::Serialize;
 
 use super::redact::Redactor;
 use crate::analyze::{Analysis, Attempt, InputSummary};
-use crate::connection::Connection;
+use crate::connection::{Negotiation, Phases, TcpFacts, Teardown, TlsFacts, fmt_ts};
 use crate::diagnose::Verdict;
 use crate::error::Warning;
 use crate::evidence::{Evidence, Observation};
+use crate::flow::RdpBy;
+use crate::flow::udp::UdpFlow;
+use crate::vocab::{Endpoint, Stage, Transport};
 
-/// One connection as the contract writes it: the record, then its evidence (packets and joined
-/// events in time order), notes, verdict and observations.
+/// One connection as the contract writes it (DESIGN.md `connections[]`): the field list and
+/// order are the report's; the values come from the connection record, the correlation
+/// (joined events, merged into `evidence`) and the diagnosis (`verdict`, `observations`).
 #[derive(Serialize)]
 struct ConnectionOut<'a> {
-    #[serde(flatten)]
-    record: &'a Connection,
+    id: &'a str,
+    client: &'a Endpoint,
+    server: &'a Endpoint,
+    transport: Transport,
+    start: String,
+    end: String,
+    input: &'a str,
+    phases: &'a Phases,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_phase: Option<Stage>,
+    outcome: &'a str,
+    teardown: &'a Teardown,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rdp_by: Option<RdpBy>,
+    mid_stream: bool,
+    negotiation: &'a Negotiation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<&'a TcpFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<&'a TlsFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    udp: Option<&'a UdpFlow>,
     evidence: Vec<&'a Evidence>,
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,10 +56,27 @@ struct ConnectionOut<'a> {
 
 impl<'a> From<Attempt<'a>> for ConnectionOut<'a> {
     fn from(t: Attempt<'a>) -> Self {
+        let c = t.conn;
         ConnectionOut {
-            record: t.conn,
+            id: &c.id,
+            client: &c.client,
+            server: &c.server,
+            transport: c.transport,
+            start: fmt_ts(c.start),
+            end: fmt_ts(c.end),
+            input: &c.input,
+            phases: &c.phases,
+            failed_phase: c.failed_phase,
+            outcome: &c.outcome,
+            teardown: &c.teardown,
+            rdp_by: c.rdp_by,
+            mid_stream: c.mid_stream,
+            negotiation: &c.negotiation,
+            tcp: c.tcp.as_ref(),
+            tls: c.tls.as_ref(),
+            udp: c.udp.as_ref(),
             evidence: t.evidence(),
-            notes: &t.conn.notes,
+            notes: &c.notes,
             verdict: t.verdict,
             observations: t.observations,
         }
