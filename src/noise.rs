@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::connection::Connection;
 use crate::diagnose::Verdict;
+use crate::events::catalog::TypedEvent;
 use crate::time::Ts;
 use crate::vocab::{Cause, Severity};
 
@@ -161,7 +162,7 @@ impl OtherLogons {
 }
 
 /// The 4625 type 3 events no connection joined.
-pub fn other_logons(events: &[crate::events::catalog::TypedEvent], joined: &BTreeSet<usize>) -> Option<OtherLogons> {
+pub fn other_logons(events: &[TypedEvent], joined: &BTreeSet<usize>) -> Option<OtherLogons> {
     use crate::events::catalog::SECURITY;
     let mut sources = BTreeSet::new();
     let mut users = BTreeSet::new();
@@ -174,4 +175,28 @@ pub fn other_logons(events: &[crate::events::catalog::TypedEvent], joined: &BTre
         }
     }
     (failures > 0).then_some(OtherLogons { failures, sources: sources.len(), users: users.len() })
+}
+
+/// Seconds around a shutdown marker within which a service stop is part of the shutdown (the
+/// service stops before EventLog 6006; User32 1074 can come up to ~20 s earlier).
+const SHUTDOWN_S: i64 = 60;
+
+/// Whether an event happened while its host was shutting down or restarting: a shutdown marker
+/// (User32 1074, EventLog 6006/6008, Kernel-General 13) on the same host within `SHUTDOWN_S`.
+/// `events` are in time order.
+pub fn during_shutdown(e: &TypedEvent, events: &[TypedEvent]) -> bool {
+    let w = SHUTDOWN_S * 1_000_000_000;
+    let lo = events.partition_point(|x| x.ts.0 < e.ts.0.saturating_sub(w));
+    let hi = events.partition_point(|x| x.ts.0 <= e.ts.0.saturating_add(w));
+    events.get(lo..hi).unwrap_or_default().iter().any(|x| x.host == e.host && x.facts.shutdown.is_some())
+}
+
+/// Remote Desktop Services stops (SCM 7036 stopped, 7031/7034) that happened inside a planned
+/// shutdown or restart: not service-down, and the report says so.
+pub fn planned_stops(events: &[TypedEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| e.kind == crate::events::catalog::Kind::Service && e.facts.service_down())
+        .filter(|e| during_shutdown(e, events))
+        .count()
 }

@@ -111,7 +111,7 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         ..Default::default()
     };
     for e in joined.iter().filter_map(|j| events.get(j.event)) {
-        if e.kind == Kind::Service && during_shutdown(e, events) {
+        if e.kind == Kind::Service && crate::noise::during_shutdown(e, events) {
             f.planned_stops += 1;
         } else {
             f.events.push(e);
@@ -185,20 +185,6 @@ fn ended_in_order(t: &crate::connection::Teardown) -> bool {
         Ending::Orderly => t.ending_by == Some(Side::Client),
         _ => false,
     }
-}
-
-/// Seconds around a shutdown marker within which a service stop is part of the shutdown (the
-/// service stops before EventLog 6006; User32 1074 can come up to ~20 s earlier).
-const SHUTDOWN_S: i64 = 60;
-
-/// Whether an event happened while its host was shutting down or restarting: a shutdown marker
-/// (User32 1074, EventLog 6006/6008, Kernel-General 13) on the same host within `SHUTDOWN_S`.
-/// `events` are in time order.
-fn during_shutdown(e: &TypedEvent, events: &[TypedEvent]) -> bool {
-    let w = SHUTDOWN_S * 1_000_000_000;
-    let lo = events.partition_point(|x| x.ts.0 < e.ts.0.saturating_sub(w));
-    let hi = events.partition_point(|x| x.ts.0 <= e.ts.0.saturating_add(w));
-    events.get(lo..hi).unwrap_or_default().iter().any(|x| x.host == e.host && x.facts.shutdown.is_some())
 }
 
 /// Why a log-only connection is a probe: an accept, then an abort, and no logon at all (the

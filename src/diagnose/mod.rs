@@ -148,6 +148,17 @@ pub fn observations(c: &Connection, f: &Facts) -> Vec<Observation> {
                 .into(),
         });
     }
+    if f.planned_stops > 0 {
+        out.push(Observation {
+            time: c.start,
+            origin: None,
+            text: format!(
+                "{} Remote Desktop Services stop(s) during a planned shutdown or restart of the host (User32 1074, \
+                 EventLog 6006, Kernel-General 13): not service-down",
+                f.planned_stops
+            ),
+        });
+    }
     if f.retransmissions > 0 && !f.loss_unrecovered {
         let e = at(Sig::Retransmitted);
         out.push(Observation {

@@ -223,6 +223,13 @@ pub fn inputs(a: &Analysis, r: &Redactor) -> Vec<InputRow> {
 fn background(a: &Analysis, r: &Redactor) -> Vec<String> {
     let mut out: Vec<String> = a.background.iter().map(|s| r.text(&s.sentence())).collect();
     out.extend(a.other_logons.iter().map(|o| o.sentence()));
+    let stops = crate::noise::planned_stops(&a.events);
+    if stops > 0 {
+        out.push(format!(
+            "Remote Desktop Services stopped {stops} time(s) during planned shutdowns or restarts (User32 1074, EventLog \
+             6006, Kernel-General 13): not service-down"
+        ));
+    }
     for (cause, label) in [(Cause::Probe, "probes"), (Cause::NotRdp, "not RDP")] {
         let of: Vec<_> = a.attempts().filter(|t| t.verdict.is_some_and(|v| v.cause == cause)).collect();
         if of.is_empty() {
