@@ -17,7 +17,7 @@ use crate::diagnose::{self, Diagnosis, Inputs, Verdict};
 use crate::error::{Error, Result, Warning, WarningSink};
 use crate::events::catalog::{CLIENT, LSASRV};
 use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
-use crate::events::evtx::{Keep, read_evtx_kept};
+use crate::events::evtx::{Keep, read_evtx_bytes_kept, read_evtx_file_kept};
 use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
 use crate::evidence::{self, Evidence, Observation, Origin};
@@ -447,7 +447,7 @@ fn read_events(
         (_, false) => {
             let file =
                 std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-            kept(read_evtx_kept(file, name, wanted, keep, sink))
+            kept(read_evtx_file_kept(&file, name, wanted, keep, sink))
         }
         (_, true) => {
             let mut data = Vec::new();
@@ -472,7 +472,7 @@ fn read_events(
                 );
                 return Err(Error::input(&input.path, message));
             }
-            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, sink))
+            kept(read_evtx_bytes_kept(&data, name, wanted, keep, sink))
         }
     }
 }
