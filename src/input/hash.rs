@@ -13,7 +13,7 @@
 //!
 //! The `sha2` crate (0.10) picks its SHA-NI backend at run time on x86-64 (`cpufeatures`
 //! detects the `sha` CPUID bit), with no feature flag: on a CPU without SHA-NI it falls back to
-//! its portable code (about 0.4–0.5 GB/s). Safe code only: no memory map (the crate forbids
+//! its portable code (several times slower). Safe code only: no memory map (the crate forbids
 //! `unsafe`); large reads cost one copy, which the hash thread absorbs.
 
 use std::fs::File;
