@@ -1,7 +1,8 @@
-//! Throughput of `.evtx` ingestion (`rdplog::events::evtx::read_evtx`) on a ~200 MB log, in a
+//! Throughput of `.evtx` ingestion (`rdplog::events::evtx::read_evtx_file_kept`, what `analyze` uses) on a ~200 MB log, in a
 //! 1-thread and a 2-thread rayon pool, to compare with `evtx_dump -t 1|2 -o jsonl FILE`.
 //!
-//! `RDPLOG_BENCH_EVTX_MB` sets the size (default 200); `RDPLOG_BENCH_GENERATE_ONLY=1` only writes it;
+//! `RDPLOG_BENCH_EVTX_MB` sets the size (default 200), `RDPLOG_BENCH_THREADS` the pool sizes
+//! (default "1 2"); `RDPLOG_BENCH_GENERATE_ONLY=1` only writes it;
 //! `RDPLOG_BENCH_ONCE=1` runs each catalogue once on one thread (for profilers; add
 //! `--profile profiling` for symbols and line tables, which the release profile strips).
 //! Takes the corpus file museum-StolenSzechuan_System.evtx (16 MB, 60,189 records;
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 use criterion::{Criterion, Throughput, criterion_group};
 use rdplog::error::WarningSink;
 use rdplog::events::catalog::is_catalogued;
-use rdplog::events::evtx::{Keep, read_evtx, read_evtx_kept};
+use rdplog::events::evtx::{Keep, read_evtx_file_kept};
 use rdplog::events::{LogStats, WinEvent};
 use rdplog::limits::Limits;
 
@@ -101,23 +102,31 @@ fn big_log() -> Option<PathBuf> {
     Some(out)
 }
 
-/// One `read_evtx` run; the events are handed back so that freeing them is not timed (that is
+/// One read of the log; the events are handed back so that freeing them is not timed (that is
 /// the consumer's cost, and with `WITH_SCHANNEL` it is ~835,000 events). An empty `set` means
 /// what `rdplog analyze` does: the whole catalogue, at most `--max-events-per-id` per id.
 fn ingest(path: &Path, set: &[(&str, u16)]) -> (LogStats, Vec<WinEvent>) {
     let mut sink = WarningSink::new("bench");
+    // The file reader `analyze` uses: each worker reads the chunks it parses.
     let file = File::open(path).expect("open");
     let out = if set.is_empty() {
         let keep = Keep { per_event: Limits::default().events_per_id, ..Keep::all() };
-        let (stats, events, _) = read_evtx_kept(file, "bench", &is_catalogued, &keep, &mut sink).expect("read");
+        let (stats, events, _) = read_evtx_file_kept(&file, "bench", &is_catalogued, &keep, &mut sink).expect("read");
         (stats, events)
     } else {
         let wanted = |provider: &str, id: u16| set.iter().any(|(p, i)| *i == id && *p == provider);
-        read_evtx(file, "bench", &wanted, &mut sink).expect("read")
+        let (stats, events, _) = read_evtx_file_kept(&file, "bench", &wanted, &Keep::all(), &mut sink).expect("read");
+        (stats, events)
     };
     // The capped run warns that it kept only the latest Schannel events.
     assert!(sink.list.iter().all(|w| w.message.contains("are analysed")), "{:?}", sink.list.first());
     out
+}
+
+/// Pool sizes timed: `RDPLOG_BENCH_THREADS` (e.g. "1 2 4 8 16"), default "1 2".
+fn bench_threads() -> Vec<usize> {
+    let list = std::env::var("RDPLOG_BENCH_THREADS").unwrap_or_else(|_| "1 2".to_string());
+    list.split_whitespace().filter_map(|n| n.parse().ok()).collect()
 }
 
 /// The catalogues compared: two hand-made ones and rdplog's own with its per-id cap.
@@ -135,7 +144,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(len));
     group.sample_size(10);
     for (name, set) in SETS {
-        for threads in [1, 2] {
+        for threads in bench_threads() {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("rayon pool");
             group.bench_function(format!("{name}/{threads}_thread"), |b| {
                 b.iter_with_large_drop(|| pool.install(|| ingest(&path, set)))

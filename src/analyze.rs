@@ -1,14 +1,15 @@
 //! Wires the pipeline for `rdplog analyze`: inputs in, one `Analysis` out.
 //!
-//! One rayon task per input file (a capture is one sequential stream); within a file the
-//! SHA-256 for the inventory is computed alongside the parse. Results are merged and sorted so
+//! One rayon task per input file (a capture is one sequential stream; an .evtx log's chunks are
+//! parsed in parallel), on whatever rayon pool the caller installed (`-j/--threads`); within a
+//! file the SHA-256 for the inventory is computed on its own thread from the same reads
+//! (`input::hash`), or skipped (`Options::no_hash`). Results are merged and sorted so
 //! that the output does not depend on the order the inputs were given in.
 
 use std::io::Read;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::connection::{self, Connection};
 use crate::correlate::{ClockSkew, correlate};
@@ -16,13 +17,13 @@ use crate::diagnose::{self, Diagnosis, Inputs, Verdict};
 use crate::error::{Error, Result, Warning, WarningSink};
 use crate::events::catalog::{CLIENT, LSASRV};
 use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
-use crate::events::evtx::{Keep, read_evtx_kept};
+use crate::events::evtx::{Keep, read_evtx_bytes_kept, read_evtx_file_kept};
 use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
 use crate::evidence::{self, Evidence, Observation, Origin};
 use crate::flow::{FlowStats, FlowTable};
 use crate::input::pcap::{CaptureStats, read_packets};
-use crate::input::{self, Input, Kind};
+use crate::input::{self, Input, Kind, hash};
 use crate::limits::{Deadline, Limits};
 use crate::time::Ts;
 use crate::vocab::Side;
@@ -84,6 +85,9 @@ pub struct Analysis {
     pub diagnosis: Option<Diagnosis>,
     /// The filter the analysis answered (empty: every attempt).
     pub filter: crate::filter::Filter,
+    /// Worker threads the run used (`-j/--threads`), noted in the report's inventory; `None`
+    /// when the caller did not say (library use): the analysis itself never depends on it.
+    pub threads: Option<usize>,
 }
 
 /// One connection with what the later stages found about it: the view every report reads.
@@ -138,7 +142,12 @@ pub struct Options {
     /// The attempts the analyst asks about (`--client`, `--user`, `--server`, `--since`,
     /// `--until`); the diagnosis answers about these only.
     pub filter: crate::filter::Filter,
+    /// Skip the SHA-256 of each input (`--no-hash`): the inventory says `NOT_HASHED` instead.
+    pub no_hash: bool,
 }
+
+/// The inventory's `sha256` of an input whose hash was not computed (`--no-hash`).
+pub const NOT_HASHED: &str = "not computed";
 
 /// Analyses every input in parallel and merges the results deterministically.
 pub fn analyze(inputs: &[Input]) -> Result<Analysis> {
@@ -151,7 +160,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     // bounded by events near the failure, not by the size of the logs).
     let (captures, logs): (Vec<&Input>, Vec<&Input>) =
         inputs.iter().partition(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng));
-    let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None, &opts.limits)).collect();
+    let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None, opts)).collect();
     let span = results
         .iter()
         .flatten()
@@ -159,7 +168,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
         .fold(None, |acc: Option<(Ts, Ts)>, t| Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
     // Saturating: a damaged timestamp puts a connection at an end of `Ts`'s range.
     let window = span.map(|(a, b)| (Ts(a.0.saturating_sub(EVENT_MARGIN_NS)), Ts(b.0.saturating_add(EVENT_MARGIN_NS))));
-    results.extend(logs.par_iter().map(|i| analyze_one(i, window, &opts.limits)).collect::<Vec<_>>());
+    results.extend(logs.par_iter().map(|i| analyze_one(i, window, opts)).collect::<Vec<_>>());
     let mut out = Analysis::default();
     let mut unreadable = Vec::new();
     for (r, input) in results.into_iter().zip(captures.iter().chain(&logs)) {
@@ -318,11 +327,21 @@ fn event_evidence(e: &TypedEvent, ts: Ts) -> Evidence {
 /// still are): an hour covers any clock offset the correlation believes (`correlate`).
 const EVENT_MARGIN_NS: i64 = 3600 * 1_000_000_000;
 
-fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, limits: &Limits) -> Result<PerInput> {
+fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, opts: &Options) -> Result<PerInput> {
     let name = input.display();
-    let (digest, parsed) = rayon::join(|| sha256(input), || parse(input, &name, window, limits));
+    let limits = &opts.limits;
+    // The SHA-256 runs on its own thread from the start (`input::hash`): fed by the parser's own
+    // reads for a sequential input, by a front-to-back read beside the chunk workers for an .evtx.
+    let (parsed, digest) = if opts.no_hash {
+        (parse(input, &name, window, limits, None), Ok(NOT_HASHED.to_string()))
+    } else if matches!(input.kind, Kind::Evtx) && !input.gzip {
+        hash::beside(&input.path, || parse(input, &name, window, limits, None))
+    } else {
+        let raw = input::open_raw(input)?;
+        hash::teed(raw, |raw| parse(input, &name, window, limits, Some(Box::new(raw))))
+    };
     let (mut summary, conns, events, sink) = parsed?;
-    summary.sha256 = digest?;
+    summary.sha256 = digest.map_err(|source| Error::Io { path: input.path.clone(), source })?;
     summary.warnings = sink.total();
     let mut warnings = sink.list;
     if sink.dropped > 0 {
@@ -336,17 +355,23 @@ fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, limits: &Limits) -> Resu
     Ok((summary, conns, events, warnings))
 }
 
+/// A raw (undecoded) byte stream of an input that its parser reads front to back.
+type Raw<'a> = Box<dyn Read + Send + 'a>;
+
+/// Parses one input. `raw` is its file's bytes when the caller already opened it (to hash what
+/// passes through); otherwise the file is opened here.
 fn parse(
     input: &Input,
     name: &str,
     window: Option<(Ts, Ts)>,
     limits: &Limits,
+    raw: Option<Raw<'_>>,
 ) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
     let mut sink = WarningSink::new(name);
     let mut summary = summary_of(input, name);
     if matches!(input.kind, Kind::Evtx | Kind::EventXml) {
         let keep = Keep { window, per_event: limits.events_per_id, deadline: limits.deadline() };
-        let (stats, events) = read_events(input, name, &keep, limits.max_unpacked, &mut sink)?;
+        let (stats, events) = read_events(input, name, &keep, limits.max_unpacked, raw, &mut sink)?;
         summary.records = stats.records;
         summary.first = stats.first.map(|t| t.rfc3339(7));
         summary.last = stats.last.map(|t| t.rfc3339(7));
@@ -354,7 +379,7 @@ fn parse(
         summary.events = Some(stats);
         return Ok((summary, Vec::new(), typed, sink));
     }
-    let reader = input::open(input)?;
+    let reader = input::decode(input, opened(input, raw)?);
     let (stats, flow_stats, conns) = analyze_capture_with(reader, name, limits, &mut sink)?;
     summary.format = stats.format.to_string();
     summary.records = stats.packets;
@@ -365,6 +390,14 @@ fn parse(
         sink.push(0, None, "the capture contains no packets");
     }
     Ok((summary, conns, Vec::new(), sink))
+}
+
+/// `raw`, or the input's file opened now.
+fn opened<'a>(input: &Input, raw: Option<Raw<'a>>) -> Result<Raw<'a>> {
+    match raw {
+        Some(raw) => Ok(raw),
+        None => Ok(Box::new(input::open_raw(input)?)),
+    }
 }
 
 /// An input's inventory line before anything is read from it.
@@ -393,13 +426,14 @@ fn read_events(
     name: &str,
     keep: &Keep,
     max_unpacked: u64,
+    raw: Option<Raw<'_>>,
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>)> {
     let wanted = &is_catalogued;
     let kept = |r: Result<(LogStats, Vec<WinEvent>, crate::events::evtx::EvtxCounters)>| r.map(|(s, e, _)| (s, e));
     match (input.kind, input.gzip) {
         (Kind::EventXml, _) => {
-            let reader = Timed::new(input::open(input)?, keep.deadline);
+            let reader = Timed::new(input::decode(input, opened(input, raw)?), keep.deadline);
             let stopped = reader.stopped.clone();
             let (stats, mut events) = read_xml(reader, name, wanted, sink)?;
             if let Some(at) = stopped.get() {
@@ -413,11 +447,11 @@ fn read_events(
         (_, false) => {
             let file =
                 std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-            kept(read_evtx_kept(file, name, wanted, keep, sink))
+            kept(read_evtx_file_kept(&file, name, wanted, keep, sink))
         }
         (_, true) => {
             let mut data = Vec::new();
-            let read = input::open(input)?.take(max_unpacked + 1).read_to_end(&mut data);
+            let read = input::decode(input, opened(input, raw)?).take(max_unpacked + 1).read_to_end(&mut data);
             // A truncated or corrupt gzip stream fails only where the damage is: what was
             // unpacked before it (kept by `read_to_end`) is read, its complete records kept.
             if let Err(e) = read {
@@ -438,7 +472,7 @@ fn read_events(
                 );
                 return Err(Error::input(&input.path, message));
             }
-            kept(read_evtx_kept(std::io::Cursor::new(data), name, wanted, keep, sink))
+            kept(read_evtx_bytes_kept(&data, name, wanted, keep, sink))
         }
     }
 }
@@ -498,18 +532,4 @@ impl<R: Read> Read for Timed<R> {
         self.pos += n as u64;
         Ok(n)
     }
-}
-
-fn sha256(input: &Input) -> Result<String> {
-    let mut file = std::fs::File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -1,9 +1,10 @@
 //! `rdplog batch`: many cases at once, reduced to one summary row each.
 //!
 //! A case is a sub-folder or a `.zip` archive of the cases directory (hidden entries and loose
-//! files are ignored). Cases are the unit of parallelism: each runs as one task on rayon's global
-//! pool (whose size `RAYON_NUM_THREADS` sets), and `analyze` fans out across the case's files on
-//! the same pool. A finished case writes its reports, becomes a `Row`, and its `Analysis` is
+//! files are ignored). Cases are the unit of parallelism: each runs as one task on the caller's
+//! rayon pool (`rdplog batch -j N` installs one of N workers; default one per core), and
+//! `analyze` fans out across the case's files and event-log chunks on the same pool (never a
+//! nested one). A finished case writes its reports, becomes a `Row`, and its `Analysis` is
 //! dropped, so memory is bounded by the cases in flight (one per worker), never by the batch.
 //!
 //! A case that cannot be analysed (unreadable, corrupt archive, nothing usable, even a panic)
@@ -118,6 +119,8 @@ pub struct Options {
     pub limits: crate::limits::Limits,
     /// The attempts each case's diagnosis answers about (`--client`, `--user`, ...).
     pub filter: crate::filter::Filter,
+    /// Skip each input's SHA-256 (`--no-hash`).
+    pub no_hash: bool,
 }
 
 impl Options {
@@ -133,6 +136,7 @@ impl Options {
             archive: archive::Limits::default(),
             limits: crate::limits::Limits::default(),
             filter: crate::filter::Filter::default(),
+            no_hash: false,
         }
     }
 }
@@ -370,9 +374,11 @@ fn analyse_folder(
     }
     let mut analysis = analyze::analyze_with(
         &inputs,
-        &analyze::Options { skew: None, limits: opts.limits, filter: opts.filter.clone() },
+        &analyze::Options { skew: None, limits: opts.limits, filter: opts.filter.clone(), no_hash: opts.no_hash },
     )
     .map_err(|e| e.to_string())?;
+    // The pool the batch runs in (`-j`): cases and their files share its workers.
+    analysis.threads = Some(rayon::current_num_threads());
     analysis.skipped_files = skipped;
     Ok(analysis)
 }

@@ -55,6 +55,8 @@ first: pktmon etl2pcap trace.etl --out trace.pcapng"
         filter: FilterArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Write the merged packet + event timeline as a table (CSV, JSONL or Parquet).
     #[command(after_help = "Columns: time, datetime (UTC), timestamp (µs), source (packet|event), input, host, kind, \
@@ -74,6 +76,8 @@ Examples:\n  rdplog timeline capture.pcapng System.evtx Security.evtx -o timelin
         filter: FilterArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Analyse many cases at once: every sub-folder or .zip archive of CASES_DIR is one case. Writes
     /// the reports of each case, a summary table with one row per case, and prints cases per cause,
@@ -113,6 +117,8 @@ Exit codes: 0 no case has a failed connection; 1 at least one has; 2 the cases f
         filter: FilterArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        run: RunArgs,
     },
     /// Decode a code offline: client disconnect reason (0x904 = 2308), extended reason, ERRINFO,
     /// RDP_NEG_FAILURE, TLS alert, NTSTATUS / 4625 sub-status, SSPI error.
@@ -163,6 +169,26 @@ impl FilterArgs {
             since: self.since,
             until: self.until,
         }
+    }
+}
+
+/// How the work runs: threads and hashing. Neither changes what the report concludes.
+#[derive(Clone, Copy, Debug, Default, Args)]
+#[command(next_help_heading = "Performance")]
+pub struct RunArgs {
+    /// Worker threads (default 0: one per core, or RAYON_NUM_THREADS). Input files, event-log
+    /// chunks and batch cases are shared among them; the report is the same at any count.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Do not compute each input's SHA-256 (the inventory says "not computed"): for speed runs.
+    #[arg(long)]
+    pub no_hash: bool,
+}
+
+impl RunArgs {
+    /// The worker pool every command runs in (`pool.install`): the only rayon pool of the run.
+    pub fn pool(&self) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+        rayon::ThreadPoolBuilder::new().num_threads(self.threads).build()
     }
 }
 

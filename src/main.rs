@@ -35,11 +35,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze { inputs, format, output, skew, redact, filter, limits } => {
+        Command::Analyze { inputs, format, output, skew, redact, filter, limits, run } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let options = rdplog::analyze::Options { skew, limits: limits.limits(), filter: filter.filter() };
-            let mut analysis = rdplog::analyze::analyze_with(&resolved, &options)?;
+            let options = rdplog::analyze::Options {
+                skew,
+                limits: limits.limits(),
+                filter: filter.filter(),
+                no_hash: run.no_hash,
+            };
+            let pool = run.pool().context("cannot start the worker threads")?;
+            let mut analysis = pool.install(|| rdplog::analyze::analyze_with(&resolved, &options))?;
+            analysis.threads = Some(pool.current_num_threads());
             analysis.skipped_files = skipped;
             let format = format.or_else(|| output.as_deref().and_then(Format::from_extension)).unwrap_or(Format::Text);
             let mut opts = report::Options { redact, ..report::Options::new(format) };
@@ -63,11 +70,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let failed = analysis.diagnosis.as_ref().is_some_and(|d| d.failed_attempts > 0);
             Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        Command::Timeline { inputs, format, output, filter, limits } => {
+        Command::Timeline { inputs, format, output, filter, limits, run } => {
             let mut skipped = Vec::new();
             let resolved = rdplog::input::resolve(&inputs, &mut skipped)?;
-            let options = rdplog::analyze::Options { skew: None, limits: limits.limits(), filter: filter.filter() };
-            let analysis = rdplog::analyze::analyze_with(&resolved, &options)?;
+            let options = rdplog::analyze::Options {
+                skew: None,
+                limits: limits.limits(),
+                filter: filter.filter(),
+                no_hash: run.no_hash,
+            };
+            let pool = run.pool().context("cannot start the worker threads")?;
+            let analysis = pool.install(|| rdplog::analyze::analyze_with(&resolved, &options))?;
             for s in &skipped {
                 eprintln!("rdplog: skipped {}", rdplog::report::escape::terminal(s));
             }
@@ -77,7 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write_timeline(&analysis, format, output.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Batch { cases_dir, summary, out, format, shard, quiet, max_archive_unpacked, filter, limits } => {
+        Command::Batch { cases_dir, summary, out, format, shard, quiet, max_archive_unpacked, filter, limits, run } => {
             let archive = rdplog::batch::archive::Limits { max_total: max_archive_unpacked, ..Default::default() };
             let opts = rdplog::batch::Options {
                 out,
@@ -88,9 +101,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shard,
                 summary,
                 progress: !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                no_hash: run.no_hash,
                 ..rdplog::batch::Options::new(cases_dir)
             };
-            let batch = rdplog::batch::run(&opts)?;
+            let pool = run.pool().context("cannot start the worker threads")?;
+            let batch = pool.install(|| rdplog::batch::run(&opts))?;
             let stdout = std::io::stdout();
             let mut w = BufWriter::new(stdout.lock());
             rdplog::batch::print_overview(&batch, &mut w)?;

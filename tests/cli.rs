@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use sha2::Digest;
+
 use crate::util::{rdplog, stderr};
 
 fn temp_with(name: &str, bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -93,4 +95,58 @@ fn filters_select_the_attempts_the_diagnosis_answers_about() {
     assert_eq!(nobody["connections"].as_array().map(Vec::len), Some(0));
     // A bad time is a usage error (exit 2).
     assert_eq!(rdplog(&["analyze", "samples/two-causes", "--since", "yesterday"]).status.code(), Some(2));
+}
+
+/// The report's JSON without the run's own facts (`generated_at`, `threads`): what must not
+/// depend on how the run was scheduled.
+fn without_run_facts(json: &[u8]) -> String {
+    String::from_utf8_lossy(json)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("\"generated_at\"") && !l.trim_start().starts_with("\"threads\""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `-j 1` and `-j 2` give byte-identical JSON (but for `generated_at` and `threads`), on a
+/// capture with its logs plus, when the corpus is there, a 16 MB System log (257 chunks: five
+/// batches whose chunks the workers share, and the per-id cap settled across batches), gzipped
+/// too (the hash fed by the reads). The inventory notes the thread count; `--no-hash` says
+/// "not computed" instead of a digest.
+#[test]
+fn same_json_at_one_and_two_threads() {
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/nla-auth");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut inputs = vec![sample.display().to_string()];
+    if let Some(log) = crate::util::corpus("evtx", "museum-StolenSzechuan_System.evtx") {
+        let gz = dir.path().join("System.evtx.gz");
+        let bytes = std::fs::read(&log).expect("corpus log");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&bytes).expect("gzip");
+        std::fs::write(&gz, enc.finish().expect("gzip")).expect("write");
+        inputs.push(log.display().to_string());
+        inputs.push(gz.display().to_string());
+    }
+    let run = |extra: &[&str]| {
+        let mut args = vec!["analyze", "--format", "json"];
+        args.extend(extra);
+        args.extend(inputs.iter().map(String::as_str));
+        let out = rdplog(&args);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+        out.stdout
+    };
+    let (one, two) = (run(&["-j", "1"]), run(&["--threads", "2"]));
+    assert_eq!(without_run_facts(&one), without_run_facts(&two));
+    let v: serde_json::Value = serde_json::from_slice(&two).expect("JSON");
+    assert_eq!(v["threads"], 2);
+    let digests: Vec<&str> =
+        v["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["sha256"].as_str()).collect();
+    assert!(!digests.is_empty() && digests.iter().all(|d| d.len() == 64), "{digests:?}");
+    // Each digest is the file's as it is on disk (compressed for a .gz), as sha256sum says.
+    for i in v["inputs"].as_array().expect("inputs") {
+        let bytes = std::fs::read(i["path"].as_str().expect("path")).expect("input");
+        let want: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(i["sha256"], want.as_str(), "{}", i["path"]);
+    }
+    let plain: serde_json::Value = serde_json::from_slice(&run(&["-j", "2", "--no-hash"])).expect("JSON");
+    assert!(plain["inputs"].as_array().expect("inputs").iter().all(|i| i["sha256"] == "not computed"));
 }

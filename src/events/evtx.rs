@@ -4,8 +4,9 @@
 //! Takes a seekable byte stream (a file, a cursor over a decompressed buffer) and its display
 //! name. Reads the 4096-byte file header, then the 64 KiB chunks at their fixed offsets
 //! (4096 + n·65536) in batches of `BATCH_CHUNKS`, so memory stays bounded whatever the file size;
-//! each batch is parsed in parallel on the current rayon pool (while the next batch is read) and
-//! merged in chunk order, so the output is in file order (chunk, then record). A log that wrapped around is therefore not
+//! within a batch every worker of the current rayon pool reads (positional reads on a file) and
+//! parses its own chunks, and the batch is merged in chunk order, so the output is in file order
+//! (chunk, then record) and the same at any number of workers. A log that wrapped around is therefore not
 //! reordered by record id (evtx_dump starts at the oldest chunk instead).
 //!
 //! Per chunk, our own walk follows the record headers and `record.rs` types each record from its
@@ -31,7 +32,7 @@ mod record;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxFileHeader, HeaderFlags, ParserSettings};
@@ -114,19 +115,114 @@ pub fn read_evtx_counted<R: Read + Seek + Send>(
 /// time window, at most `keep.per_event` of each provider/event id (the latest in file order),
 /// and what was read before `keep.deadline`. Batches of chunks are read newest first so that
 /// events beyond the cap are never built (`keep.rs`); the events come back in file order.
-/// Counts still cover every record read.
+/// Counts still cover every record read. A generic stream is read under a lock, one chunk at a
+/// time; `read_evtx_file_kept` and `read_evtx_bytes_kept` let the workers read at once.
 pub fn read_evtx_kept<R: Read + Seek + Send>(
-    mut input: R,
+    input: R,
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    keep: &Keep,
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
+    read_kept(&Locked(Mutex::new(input)), name, wanted, keep, sink)
+}
+
+/// `read_evtx_kept` on a file: every worker reads its own chunks (positional reads), so reading
+/// scales with the workers instead of one thread reading for all of them.
+pub fn read_evtx_file_kept(
+    file: &File,
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    keep: &Keep,
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
+    read_kept(file, name, wanted, keep, sink)
+}
+
+/// `read_evtx_kept` on a log in memory (e.g. unpacked from gzip).
+pub fn read_evtx_bytes_kept(
+    bytes: &[u8],
+    name: &str,
+    wanted: &(dyn Fn(&str, u16) -> bool + Sync),
+    keep: &Keep,
+    sink: &mut WarningSink,
+) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
+    read_kept(bytes, name, wanted, keep, sink)
+}
+
+/// Where the chunks come from: reads at an offset, which several workers may do at once.
+trait Source: Sync {
+    fn len(&self) -> std::io::Result<u64>;
+    /// Reads at `offset` until `buf` is full or the source ends; returns the bytes read.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+}
+
+impl Source for File {
+    fn len(&self) -> std::io::Result<u64> {
+        self.metadata().map(|m| m.len())
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let mut got = 0;
+        while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+            #[cfg(unix)]
+            let n = std::os::unix::fs::FileExt::read_at(self, rest, offset + got as u64);
+            #[cfg(windows)]
+            let n = std::os::windows::fs::FileExt::seek_read(self, rest, offset + got as u64);
+            match n {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
+}
+
+impl Source for [u8] {
+    fn len(&self) -> std::io::Result<u64> {
+        Ok(<[u8]>::len(self) as u64)
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let from = self.get(usize::try_from(offset).unwrap_or(usize::MAX)..).unwrap_or_default();
+        let n = from.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), from.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        Ok(n)
+    }
+}
+
+/// A stream read by one worker at a time.
+struct Locked<R>(Mutex<R>);
+
+impl<R: Read + Seek + Send> Source for Locked<R> {
+    fn len(&self) -> std::io::Result<u64> {
+        let mut input = self.0.lock().map_err(|_| std::io::Error::other("a chunk reader panicked"))?;
+        input.seek(SeekFrom::End(0))
+    }
+
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        let mut input = self.0.lock().map_err(|_| std::io::Error::other("a chunk reader panicked"))?;
+        input.seek(SeekFrom::Start(offset))?;
+        read_full(&mut *input, buf)
+    }
+}
+
+fn read_kept(
+    input: &(impl Source + ?Sized),
     name: &str,
     wanted: &(dyn Fn(&str, u16) -> bool + Sync),
     keep: &Keep,
     sink: &mut WarningSink,
 ) -> Result<(LogStats, Vec<WinEvent>, EvtxCounters)> {
     let io = |source| Error::Io { path: name.into(), source };
-    let len = input.seek(SeekFrom::End(0)).map_err(io)?;
-    input.seek(SeekFrom::Start(0)).map_err(io)?;
+    let len = input.len().map_err(io)?;
     let mut head = vec![0u8; len.min(FILE_HEADER_SIZE) as usize];
-    input.read_exact(&mut head).map_err(io)?;
+    let got = input.read_at(&mut head, 0).map_err(io)?;
+    head.truncate(got);
     let header = EvtxFileHeader::from_bytes(&head)
         .map_err(|e| Error::UnknownFormat { path: name.into(), message: format!("not an EVTX file: {e}") })?;
     check_header(&header, len, sink);
@@ -143,39 +239,50 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
     let mut kept = Kept::default();
     // Warnings per batch, newest first, handed to the sink in file order at the end.
     let mut warnings: Vec<(Vec<(u64, String)>, u64)> = Vec::new();
-    let mut spare: Vec<Vec<u8>> = Vec::new();
-    // The next batch is read while the current one is parsed (`rayon::join`): at most two
-    // batches of chunk buffers exist at a time.
-    let mut batch = read_batch(&mut input, ranges.next().unwrap_or(0..0), &mut spare).map_err(io)?;
-    while !batch.is_empty() {
-        let following = ranges.next().unwrap_or(0..0);
+    // Chunk buffers for reuse: at most one batch of them exists at a time.
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::with_capacity(BATCH_CHUNKS));
+    let mut next = ranges.next();
+    while let Some(batch) = next.take() {
+        next = ranges.next();
         let wanted_now = |provider: &str, id: u16| wanted(provider, id) && !kept.is_full(provider, id);
-        let (done, read) = rayon::join(
-            || {
-                batch
-                    .into_par_iter()
-                    .map(|(number, buf, got)| read_chunk(number, buf, got, &shared_name, &wanted_now, keep, &settings))
-                    .collect::<Vec<(Acc, Option<Vec<u8>>)>>()
-            },
-            || read_batch(&mut input, following.clone(), &mut spare),
-        );
-        batch = read.map_err(io)?;
+        // Each worker reads the chunk it parses (while it is hot in its cache), so neither the
+        // reads nor the parse wait on one thread. The batch is the unit the cap is settled in,
+        // a fixed number of chunks whatever the number of workers: same output at any count.
+        let done = batch
+            .into_par_iter()
+            .map(|number| {
+                let mut buf = spare.lock().ok().and_then(|mut s| s.pop()).unwrap_or_default();
+                buf.resize(CHUNK_SIZE, 0);
+                let got = input.read_at(&mut buf, FILE_HEADER_SIZE + number * CHUNK_SIZE as u64)?;
+                if let Some(rest) = buf.get_mut(got..) {
+                    rest.fill(0);
+                }
+                let (acc, buf) = read_chunk(number, buf, got, &shared_name, &wanted_now, keep, &settings);
+                if let (Some(buf), Ok(mut s)) = (buf, spare.lock()) {
+                    s.push(buf);
+                }
+                Ok(acc)
+            })
+            .collect::<std::io::Result<Vec<Acc>>>()
+            .map_err(io)?;
         let mut events = Vec::new();
         let mut notes = (Vec::new(), 0);
-        for (acc, buf) in done {
+        for acc in done {
             notes.0.extend(acc.warnings);
             notes.1 += acc.dropped;
             stats.merge(acc.stats);
             events.extend(acc.events);
             counters.add(acc.counters);
-            spare.extend(buf);
         }
         notes.0.truncate(crate::error::MAX_WARNINGS);
         warnings.push(notes);
         kept.add(events, keep.per_event);
         // Past the deadline, reading stops once some records were read (the newest chunks of a
         // preallocated log are often still empty).
-        if !batch.is_empty() && stats.records > 0 && keep.deadline.expired() {
+        if let Some(following) = &next
+            && stats.records > 0
+            && keep.deadline.expired()
+        {
             let rest = format!("chunks 0 to {} (the oldest)", following.end - 1);
             warnings.push((vec![(FILE_HEADER_SIZE, keep.deadline.message(&rest))], 0));
             break;
@@ -190,30 +297,6 @@ pub fn read_evtx_kept<R: Read + Seek + Send>(
     let events = kept.finish();
     crate::events::warn_trimmed(&events, &stats, keep.per_event, sink);
     Ok((stats, events, counters))
-}
-
-/// Chunks `numbers` read from the stream, each as (number, 64 KiB buffer zero-filled past the
-/// bytes read, bytes read).
-fn read_batch(
-    input: &mut (impl Read + Seek),
-    numbers: std::ops::Range<u64>,
-    spare: &mut Vec<Vec<u8>>,
-) -> std::io::Result<Vec<(u64, Vec<u8>, usize)>> {
-    let mut batch = Vec::with_capacity(BATCH_CHUNKS);
-    if numbers.is_empty() {
-        return Ok(batch);
-    }
-    input.seek(SeekFrom::Start(FILE_HEADER_SIZE + numbers.start * CHUNK_SIZE as u64))?;
-    for number in numbers {
-        let mut buf = spare.pop().unwrap_or_default();
-        buf.resize(CHUNK_SIZE, 0);
-        let got = read_full(input, &mut buf)?;
-        if let Some(rest) = buf.get_mut(got..) {
-            rest.fill(0);
-        }
-        batch.push((number, buf, got));
-    }
-    Ok(batch)
 }
 
 fn check_header(header: &EvtxFileHeader, len: u64, sink: &mut WarningSink) {

@@ -4,6 +4,7 @@
 //! first bytes (never from its name), transparently unwraps gzip, and opens a streaming reader.
 //! It does not parse packets: `pcap` reads capture blocks, `link` strips link layers.
 
+pub mod hash;
 pub mod link;
 pub mod pcap;
 
@@ -200,12 +201,18 @@ fn looks_like_etl(head: &[u8]) -> bool {
 
 /// Opens the (decompressed) byte stream of an input.
 pub fn open(input: &Input) -> Result<Box<dyn Read + Send>> {
-    let file = File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })?;
-    if input.gzip {
-        Ok(Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(file))))
-    } else {
-        Ok(Box::new(file))
-    }
+    Ok(decode(input, open_raw(input)?))
+}
+
+/// Opens an input's file as it is on disk (still compressed when `gzip`).
+pub fn open_raw(input: &Input) -> Result<File> {
+    File::open(&input.path).map_err(|source| Error::Io { path: input.path.clone(), source })
+}
+
+/// The (decompressed) byte stream of an input from its raw bytes (`open_raw`, or a reader that
+/// also hashes them: `hash::teed`).
+pub fn decode<'a>(input: &Input, raw: impl Read + Send + 'a) -> Box<dyn Read + Send + 'a> {
+    if input.gzip { Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(raw))) } else { Box::new(raw) }
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! Takes the `Analysis`; produces one pretty-printed JSON document. Field names are a public
 //! contract: add fields freely, never rename or remove them without bumping `schema_version`.
 //! `events` lists the catalogued Windows events; each connection carries its `verdict`, and
-//! `diagnosis` is the case-level one. Added here: `generated_at` (the only value that changes
-//! between runs) and `redacted`. Under `--redact` every string value is pseudonymised.
+//! `diagnosis` is the case-level one. Added here: `generated_at` and `threads` (the only
+//! values that change between runs of the same inputs) and `redacted`. Under `--redact` every string value is pseudonymised.
 
 use std::io::Write;
 
@@ -95,6 +95,9 @@ struct Report<'a> {
     tool: Tool,
     #[serde(skip_serializing_if = "Option::is_none")]
     generated_at: Option<&'a str>,
+    /// Worker threads of the run (`-j`), like `generated_at` a fact about the run, not the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threads: Option<usize>,
     redacted: bool,
     inputs: &'a [InputSummary],
     clock_skew: &'a [crate::correlate::ClockSkew],
@@ -114,6 +117,7 @@ fn report<'a>(a: &'a Analysis, generated_at: Option<&'a str>) -> Report<'a> {
         schema_version: 1,
         tool: Tool { name: "rdplog", version: env!("CARGO_PKG_VERSION") },
         generated_at,
+        threads: a.threads,
         redacted: false,
         inputs: &a.inputs,
         clock_skew: &a.skews,

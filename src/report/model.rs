@@ -48,6 +48,8 @@ pub struct Report {
     pub gaps: Vec<String>,
     pub inputs: Vec<InputRow>,
     pub skipped_files: Vec<String>,
+    /// Worker threads of the run (`-j`), when the caller said.
+    pub threads: Option<usize>,
     pub skews: Vec<SkewRow>,
     pub events: Vec<EventRow>,
     pub events_omitted: usize,
@@ -352,6 +354,7 @@ pub fn build(a: &Analysis, r: &Redactor, generated_at: &str) -> Report {
         gaps: super::case::gaps(a, r),
         inputs: super::case::inputs(a, r),
         skipped_files: a.skipped_files.iter().map(|s| r.text(s)).collect(),
+        threads: a.threads,
         skews: a
             .skews
             .iter()

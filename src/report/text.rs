@@ -375,6 +375,9 @@ fn appendix(o: &mut Out, rep: &Report) -> std::io::Result<()> {
     for s in &rep.skipped_files {
         o.para("  skipped: ", "    ", &esc(s))?;
     }
+    if let Some(n) = rep.threads {
+        o.para("  ", "    ", &format!("read with {n} worker thread(s)"))?;
+    }
     if !rep.skews.is_empty() {
         o.heading("CLOCK SKEW (log host clock minus capture clock)")?;
         for s in &rep.skews {
