@@ -42,7 +42,8 @@ pub fn teed<T>(file: File, parse: impl FnOnce(Teed) -> T) -> (T, io::Result<Stri
     let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(QUEUE + 2);
     std::thread::scope(|s| {
         let hasher = s.spawn(move || hash_blocks(full_rx, empty_tx));
-        let out = parse(Teed { file, block: Vec::new(), pos: 0, full: Some(full_tx), empty: empty_rx });
+        let left = file.metadata().map_or(BLOCK as u64, |m| m.len());
+        let out = parse(Teed { file, block: Vec::new(), pos: 0, full: Some(full_tx), empty: empty_rx, left });
         let digest = hasher.join().unwrap_or_else(|_| Err(io::Error::other("the hasher thread panicked")));
         (out, digest)
     })
@@ -75,7 +76,7 @@ pub fn beside<T>(path: &Path, parse: impl FnOnce() -> T) -> (T, io::Result<Strin
 pub fn hash_file(path: &Path) -> io::Result<String> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; BLOCK];
+    let mut buf = vec![0u8; block_len(file.metadata().map_or(BLOCK as u64, |m| m.len()))];
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,
@@ -98,6 +99,14 @@ pub struct Teed {
     /// `None` once the file ended (or failed) and the hasher was told.
     full: Option<SyncSender<io::Result<Vec<u8>>>>,
     empty: Receiver<Vec<u8>>,
+    /// Bytes the file had left to read when opened (a hint: a growing file is still read to
+    /// its end), so that a small file does not zero a whole block.
+    left: u64,
+}
+
+/// The size of the next read: a block, or what is left plus one byte to see the end.
+fn block_len(left: u64) -> usize {
+    usize::try_from(left).map_or(BLOCK, |l| l.saturating_add(1).min(BLOCK))
 }
 
 impl Teed {
@@ -108,9 +117,13 @@ impl Teed {
             self.pos = 0;
             return Ok(());
         };
-        let mut next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(BLOCK));
-        next.resize(BLOCK, 0);
+        let len = block_len(self.left);
+        let mut next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(len));
+        next.resize(len, 0);
         let got = read_full(&mut self.file, &mut next);
+        if let Ok(n) = got {
+            self.left = self.left.saturating_sub(n as u64);
+        }
         let done = std::mem::replace(&mut self.block, next);
         self.pos = 0;
         if !done.is_empty() {
