@@ -327,6 +327,9 @@ fn event_evidence(e: &TypedEvent, ts: Ts) -> Evidence {
 /// still are): an hour covers any clock offset the correlation believes (`correlate`).
 const EVENT_MARGIN_NS: i64 = 3600 * 1_000_000_000;
 
+/// Inputs below this size are hashed on the calling thread, before the parse.
+const SMALL_INPUT: u64 = 4 << 20;
+
 fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, opts: &Options) -> Result<PerInput> {
     let name = input.display();
     let limits = &opts.limits;
@@ -334,6 +337,11 @@ fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, opts: &Options) -> Resul
     // reads for a sequential input, by a front-to-back read beside the chunk workers for an .evtx.
     let (parsed, digest) = if opts.no_hash {
         (parse(input, &name, window, limits, None), Ok(NOT_HASHED.to_string()))
+    } else if input.size < SMALL_INPUT {
+        // A small input hashes in a few milliseconds: a thread of its own costs more than it
+        // saves (thread start and hand-offs dominated a case of 5 small files).
+        let digest = hash::hash_file(&input.path);
+        (parse(input, &name, window, limits, None), digest)
     } else if matches!(input.kind, Kind::Evtx) && !input.gzip {
         hash::beside(&input.path, || parse(input, &name, window, limits, None))
     } else {
