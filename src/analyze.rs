@@ -9,7 +9,6 @@
 use std::io::Read;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::connection::{self, Connection};
 use crate::correlate::{ClockSkew, correlate};
@@ -29,7 +28,7 @@ use crate::time::Ts;
 use crate::vocab::Side;
 
 /// One input in the inventory (DESIGN.md JSON contract `inputs[]`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct InputSummary {
     pub path: String,
     pub kind: &'static str,
@@ -41,17 +40,12 @@ pub struct InputSummary {
     /// Packets (captures) or records (event logs).
     pub records: u64,
     pub warnings: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub first: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub flows: Option<FlowStats>,
     /// Event logs: events per provider/id, computers, chunks.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<LogStats>,
     /// Set when the input was recognised but not analysed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 

@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use serde::{Serialize, Serializer};
+use serde::Serializer;
 
 use crate::evidence::{Evidence, Kind};
 use crate::flow::icmp::IcmpKind;
@@ -30,8 +30,7 @@ pub fn fmt_ts(ts: Ts) -> String {
 }
 
 /// Outcome of one phase of the connection sequence.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     Ok,
     Failed,
@@ -76,7 +75,7 @@ impl Phase {
 }
 
 /// The phase ladder (DESIGN.md JSON contract `phases`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Phases {
     pub tcp: Phase,
     pub negotiation: Phase,
@@ -101,16 +100,13 @@ impl Phases {
 }
 
 /// How the connection ended.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Teardown {
     pub how: CloseKind,
     /// Who sent the first FIN or RST (written `""` when nobody did).
-    #[serde(serialize_with = "ser_side")]
     pub by: Option<Side>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<At>,
     /// Seconds from the connection's first packet.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_s: Option<f64>,
     /// The RST's TTL differs from that side's other packets: likely sent by a device on the path.
     pub rst_ttl_mismatch: bool,
@@ -118,7 +114,6 @@ pub struct Teardown {
     pub ending: Ending,
     /// Who did what `ending` names (the sender of the ultimatum or alert, the side that gave
     /// up or aborted), written `""` when nobody.
-    #[serde(serialize_with = "ser_side")]
     pub ending_by: Option<Side>,
 }
 
@@ -161,12 +156,6 @@ impl Ending {
     }
 }
 
-impl Serialize for Ending {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 /// Seconds of silence before a close that make it an idle timeout.
 const IDLE_S: f64 = 30.0;
 
@@ -183,32 +172,19 @@ impl Teardown {
     }
 }
 
-fn ser_side<S: Serializer>(side: &Option<Side>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(side.map_or("", Side::as_str))
-}
-
 /// Negotiation facts in readable form (raw values kept alongside names).
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Negotiation {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub routing_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested_protocols: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub requested: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_protocol: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_code: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
     pub security: Security,
     /// The server's reply when it was not X.224 (another service on the port).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub not_rdp: Option<crate::rdp::other::Reply>,
 }
 
@@ -244,7 +220,7 @@ pub struct Connection {
     sort_key: (Ts, u64),
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct TcpFacts {
     pub client_to_server: TcpDir,
     pub server_to_client: TcpDir,
@@ -252,13 +228,10 @@ pub struct TcpFacts {
     pub payload_gaps: u32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct TlsFacts {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cipher_suite: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
     pub client: crate::rdp::tls::TlsSummary,
     pub server: crate::rdp::tls::TlsSummary,
@@ -267,7 +240,6 @@ pub struct TlsFacts {
     pub certificate_expired: bool,
     /// The server's first encrypted record (its Finished under TLS ≤ 1.2): the handshake is
     /// done on the server's side.
-    #[serde(skip)]
     pub handshake_done: Option<At>,
 }
 

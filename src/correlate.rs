@@ -28,7 +28,7 @@ const NETWORK_LOGON_WINDOW_NS: i64 = 5_000_000_000;
 const MAX_OFFSET_S: f64 = 3600.0;
 
 /// The clock offset of one log host against the capture (DESIGN.md JSON `clock_skew[]`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ClockSkew {
     /// The log host (`Computer`).
     pub source: String,

@@ -25,7 +25,7 @@ const SPRAY_SOURCES: usize = 5;
 const SPRAY_FAILURES: usize = 10;
 
 /// One storm of failures that is not a user's problem.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct Storm {
     /// `password-guessing` (authentication failures dominate) or `connection-flood`.
     pub kind: &'static str,
@@ -33,12 +33,9 @@ pub struct Storm {
     pub causes: Vec<(Cause, usize)>,
     pub failures: usize,
     pub sources: BTreeSet<IpAddr>,
-    #[serde(serialize_with = "crate::connection::ser_ts")]
     pub first: Ts,
-    #[serde(serialize_with = "crate::connection::ser_ts")]
     pub last: Ts,
     /// Connections of the storm (indices into the analysis' connections).
-    #[serde(skip)]
     pub members: Vec<usize>,
     /// Connections that logged on from a storm source, or from an unknown internet address
     /// during the storm: an analyst wants these flagged.

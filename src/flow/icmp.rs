@@ -11,8 +11,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
-
 use super::tcp::At;
 
 /// What an ICMP error says.
@@ -41,12 +39,6 @@ impl IcmpKind {
     }
 }
 
-impl Serialize for IcmpKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 impl std::fmt::Display for IcmpKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -54,16 +46,14 @@ impl std::fmt::Display for IcmpKind {
 }
 
 /// One ICMP error matched to a flow.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct IcmpError {
-    #[serde(flatten)]
     pub at: At,
     /// Who sent the error (a router, a firewall or the peer).
     pub from: IpAddr,
     pub kind: IcmpKind,
     pub icmp_type: u8,
     pub code: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
 }
 

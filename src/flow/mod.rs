@@ -16,7 +16,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use etherparse::TransportSlice;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
 
 use self::icmp::IcmpError;
 use self::reassembly::Reassembler;
@@ -50,8 +49,7 @@ const IDLE_OPEN: i64 = 600;
 const IDLE_IGNORED: i64 = 120;
 
 /// Why a TCP flow is analysed as RDP.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RdpBy {
     /// The client's first bytes are an X.224 Connection Request.
     Content,
@@ -85,7 +83,7 @@ impl Tail {
 }
 
 /// One TCP connection with everything the capture tells about it.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct TcpFlow {
     pub client: SocketAddr,
     pub server: SocketAddr,
@@ -103,26 +101,18 @@ pub struct TcpFlow {
     /// sequence and acknowledgement numbers, flags, window and length within 1 ms. A
     /// retransmission carries a new IP ID (or, on IPv6, comes much later), so it is never one.
     pub capture_duplicates: u64,
-    #[serde(skip)]
     pub rdp: RdpAnalyzer,
     /// The last payload segment of each direction (client→server, server→client): its time and
     /// first bytes, enough to read a closing PDU (a T.125 Disconnect Provider Ultimatum) after
     /// the analyzer stopped reading.
-    #[serde(skip)]
     pub tail: [Option<Tail>; 2],
-    #[serde(skip)]
     recent: [[Option<(SegSig, Ts)>; DUPLICATE_LOOKBACK]; 2],
-    #[serde(skip)]
     recent_next: [usize; 2],
     /// Time of the most recent SYN, and the initial round-trip time (that SYN to the first
     /// ACK), the window within which a segment filling a gap counts as reordered.
-    #[serde(skip)]
     last_syn: Option<Ts>,
-    #[serde(skip)]
     initial_rtt_ns: Option<i64>,
-    #[serde(skip)]
     probes: u8,
-    #[serde(skip)]
     reasm: Option<Box<[Reassembler; 2]>>,
 }
 
@@ -214,7 +204,7 @@ pub enum Finished {
 }
 
 /// Counters for the input inventory.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct FlowStats {
     pub ip_packets: u64,
     pub non_ip: u64,

@@ -19,8 +19,6 @@
 
 mod expert;
 
-use serde::Serialize;
-
 use super::reassembly::seq_diff;
 use crate::time::Ts;
 
@@ -30,20 +28,17 @@ pub use self::expert::DEFAULT_REORDER_NS;
 const MAX_RETX_TIMES: usize = 12;
 
 /// A frame reference: the frame number and its time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct At {
     pub frame: u64,
-    #[serde(serialize_with = "crate::connection::ser_ts")]
     pub ts: Ts,
 }
 
 /// What is known about a RST.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug)]
 pub struct Reset {
-    #[serde(flatten)]
     pub at: At,
     pub ttl: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_id: Option<u16>,
     /// The RST also acknowledged data (RST+ACK).
     pub with_ack: bool,
@@ -51,16 +46,14 @@ pub struct Reset {
 
 /// One direction of a TCP connection ("client → server" or "server → client"): what this side
 /// sent. Frames the capture stored twice are not in any count.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct TcpDir {
     pub packets: u64,
     /// TCP payload bytes (as captured; retransmissions included).
     pub payload_bytes: u64,
     /// SYN or SYN+ACK segments sent (first + retransmissions).
     pub syns: Vec<At>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub fin: Option<At>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rst: Option<Reset>,
     pub rst_count: u32,
     /// Segments carrying payload that started below the next expected sequence number, or
@@ -95,7 +88,6 @@ pub struct TcpDir {
     /// roughly doubling gaps).
     pub retx_times: Vec<At>,
     /// The last retransmission of data (any kind), if there was one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_retx: Option<At>,
     /// Data was retransmitted and every retransmitted range was acknowledged by the peer before
     /// the flow ended: losses that recovered. False when nothing was retransmitted.
@@ -124,37 +116,26 @@ pub struct TcpDir {
     /// cumulative ACK or lies inside the second block, reporting data received twice.
     pub dsack_blocks: u32,
     /// MSS option from this side's SYN.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mss: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub window_scale: Option<u8>,
     /// Largest payload carried by one segment, and whether the peer ever acknowledged it.
     pub max_segment: u32,
     pub max_segment_acked: bool,
     /// TTL (hop limit) of the first non-RST packet, and the range seen.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl_first: Option<u8>,
     pub ttl_min: u8,
     pub ttl_max: u8,
     /// Last IPv4 identification seen on a non-RST packet.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_ip_id: Option<u16>,
-    #[serde(skip)]
     max_seg_end: u32,
-    #[serde(skip)]
     retx_seq: Option<u32>,
-    #[serde(skip)]
     isn: Option<u32>,
     /// End of the highest payload sent, the highest end retransmitted, and the highest
     /// cumulative ACK received from the peer (for `unacked_at_end`, `last_retx_recovered`).
-    #[serde(skip)]
     data_end: Option<u32>,
-    #[serde(skip)]
     retx_end: Option<u32>,
-    #[serde(skip)]
     peer_acked: Option<u32>,
     /// The sequence-number analysis state ([`expert`]).
-    #[serde(skip)]
     seq: expert::SeqState,
 }
 

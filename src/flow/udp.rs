@@ -5,8 +5,6 @@
 
 use std::net::SocketAddr;
 
-use serde::Serialize;
-
 use super::icmp::IcmpError;
 use super::tcp::At;
 use crate::rdp::udp::{RdpUdpSyn, parse_syn};
@@ -14,7 +12,7 @@ use crate::rdp::udp::{RdpUdpSyn, parse_syn};
 /// Client SYN datagrams remembered per flow (enough to show the retry pattern).
 const MAX_SYNS: usize = 16;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct UdpFlow {
     pub client: SocketAddr,
     pub server: SocketAddr,
@@ -27,9 +25,7 @@ pub struct UdpFlow {
     /// Client SYN datagrams (first + retransmissions).
     pub syns: Vec<At>,
     pub syn_count: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub syn: Option<RdpUdpSyn>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub syn_ack: Option<(At, RdpUdpSyn)>,
     pub icmp: Vec<IcmpError>,
 }

@@ -7,8 +7,6 @@
 //! A flow captured mid-stream is recognised by its first bytes (TLS record, TPKT, fast-path).
 //! It keeps at most one TPKT per direction while waiting for it to complete, then only counts.
 
-use serde::Serialize;
-
 use super::tls::{Alert, TlsStream, TlsSummary, looks_like_tls_record};
 use super::x224::{
     ConnectionConfirm, ConnectionRequest, NegOutcome, parse_connection_confirm, parse_connection_request,
@@ -36,8 +34,7 @@ impl Dir {
 }
 
 /// What follows the X.224 exchange on this connection.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Security {
     /// Not known yet (no X.224 exchange seen and no telling bytes).
     #[default]
@@ -51,31 +48,24 @@ pub enum Security {
 }
 
 /// A TLS alert with who sent it and where.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct SentAlert {
-    #[serde(flatten)]
     pub at: At,
     pub sender: crate::vocab::Side,
-    #[serde(flatten)]
     pub alert: Alert,
 }
 
 /// Everything the analyzer learned about one connection.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct RdpSummary {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<(At, ConnectionRequest)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm: Option<(At, ConnectionConfirm)>,
     pub security: Security,
     /// TLS as sent by the client and by the server.
     pub tls_client: TlsSummary,
     pub tls_server: TlsSummary,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_hello: Option<At>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_hello: Option<At>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<At>,
     pub alerts: Vec<SentAlert>,
     /// First and last encrypted record per direction (client→server, server→client).
@@ -86,7 +76,6 @@ pub struct RdpSummary {
     /// The first bytes of a mid-stream flow were fast-path PDUs (an established session).
     pub fast_path_seen: bool,
     /// The server answered the Connection Request with something that is not TPKT/X.224.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub non_x224_reply: Option<(At, super::other::Reply)>,
     pub oddities: Vec<String>,
 }

@@ -5,16 +5,13 @@
 //! id 0, length, unit id; exception responses set bit 7 of the function code, §7); RFC 9110
 //! (HTTP status line); RFC 4253 §4.2 (SSH identification string); RFC 8446 §5.1 (TLS record).
 
-use serde::Serialize;
-
 /// Bytes of the reply kept for the report.
 const KEEP: usize = 16;
 
 /// A reply that is not an X.224 Connection Confirm.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     /// The protocol the bytes belong to, when it is obvious.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<&'static str>,
     /// The reply's first bytes, in hex.
     pub first_bytes: String,

@@ -18,7 +18,6 @@
 //!
 //! References: RFC 5246 §6.2, §7.2, §7.4; RFC 8446 §4, §5, §6.
 
-use serde::Serialize;
 use tls_parser::{
     TlsCipherSuite, TlsExtension, TlsMessageHandshake, parse_tls_client_hello_extension,
     parse_tls_handshake_client_hello, parse_tls_handshake_msg_certificate, parse_tls_handshake_server_hello,
@@ -53,7 +52,7 @@ const HS_SERVER_HELLO: u8 = 2;
 const HS_CERTIFICATE: u8 = 11;
 
 /// What one direction of the TLS stream showed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsSummary {
     /// Records whose header was valid.
     pub records: u32,
@@ -73,7 +72,7 @@ pub struct TlsSummary {
     pub unknown_records: u32,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientHello {
     pub legacy_version: u16,
     pub supported_versions: Vec<u16>,
@@ -83,7 +82,7 @@ pub struct ClientHello {
     pub alpn: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerHello {
     pub legacy_version: u16,
     /// From the supported_versions extension when present (TLS 1.3), else `legacy_version`.
@@ -91,7 +90,7 @@ pub struct ServerHello {
     pub cipher_suite: u16,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertSummary {
     pub subject: String,
     pub issuer: String,
@@ -107,7 +106,7 @@ pub struct CertSummary {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Alert {
     /// 1 warning, 2 fatal; 0 when encrypted.
     pub level: u8,

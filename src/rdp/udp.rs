@@ -63,7 +63,7 @@ const COOKIE_HASH_LEN: usize = 32;
 ///
 /// MS-RDPEUDP 2.2.2.1 RDPUDP_FEC_HEADER + 2.2.2.5 RDPUDP_SYNDATA_PAYLOAD
 /// (+ 2.2.2.8 RDPUDP_CORRELATION_ID_PAYLOAD, 2.2.2.9 RDPUDP_SYNDATAEX_PAYLOAD)
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RdpUdpSyn {
     /// 0xFFFFFFFF in a client SYN; the client's initial sequence number in a SYN+ACK.
     pub sn_source_ack: u32,
@@ -74,8 +74,7 @@ pub struct RdpUdpSyn {
     pub initial_seq: u32,
     pub upstream_mtu: u16,
     pub downstream_mtu: u16,
-    /// Present only with the CORRELATION_ID flag and enough bytes; serialised as hex.
-    #[serde(serialize_with = "super::codes::serialize_opt_hex16")]
+    /// Present only with the CORRELATION_ID flag and enough bytes (the report writes it as hex).
     pub correlation_id: Option<[u8; 16]>,
     /// uUdpVer, present only with the SYNEX flag and VERSION_INFO_VALID set.
     pub version: Option<u16>,
@@ -289,9 +288,12 @@ mod tests {
     }
 
     #[test]
-    fn serialises_correlation_id_as_hex() {
-        let json = serde_json::to_value(parse_syn(&client_syn_v3())).unwrap();
-        assert_eq!(json["correlation_id"], "0102030405060708090a0b0c0d0e0f10");
-        assert_eq!(json["version"], 0x0101);
+    fn reads_correlation_id_and_version() {
+        let syn = parse_syn(&client_syn_v3()).unwrap();
+        assert_eq!(
+            syn.correlation_id.as_ref().map(super::super::codes::hex16).as_deref(),
+            Some("0102030405060708090a0b0c0d0e0f10")
+        );
+        assert_eq!(syn.version, Some(0x0101));
     }
 }

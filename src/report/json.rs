@@ -11,13 +11,14 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::redact::Redactor;
-use crate::analyze::{Analysis, Attempt, InputSummary};
-use crate::connection::{Negotiation, Phases, TcpFacts, Teardown, TlsFacts, fmt_ts};
+use super::schema::{
+    ClockSkewOut, InputOut, NegotiationOut, PhasesOut, StormOut, TcpOut, TeardownOut, TlsOut, UdpOut, rdp_by_name,
+};
+use crate::analyze::{Analysis, Attempt};
+use crate::connection::fmt_ts;
 use crate::diagnose::Verdict;
 use crate::error::Warning;
 use crate::evidence::{Evidence, Observation};
-use crate::flow::RdpBy;
-use crate::flow::udp::UdpFlow;
 use crate::vocab::{Endpoint, Stage, Transport};
 
 /// One connection as the contract writes it (DESIGN.md `connections[]`): the field list and
@@ -32,21 +33,21 @@ struct ConnectionOut<'a> {
     start: String,
     end: String,
     input: &'a str,
-    phases: &'a Phases,
+    phases: PhasesOut,
     #[serde(skip_serializing_if = "Option::is_none")]
     failed_phase: Option<Stage>,
     outcome: &'a str,
-    teardown: &'a Teardown,
+    teardown: TeardownOut,
     #[serde(skip_serializing_if = "Option::is_none")]
-    rdp_by: Option<RdpBy>,
+    rdp_by: Option<&'static str>,
     mid_stream: bool,
-    negotiation: &'a Negotiation,
+    negotiation: NegotiationOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tcp: Option<&'a TcpFacts>,
+    tcp: Option<TcpOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tls: Option<&'a TlsFacts>,
+    tls: Option<TlsOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    udp: Option<&'a UdpFlow>,
+    udp: Option<UdpOut>,
     evidence: Vec<&'a Evidence>,
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,16 +66,16 @@ impl<'a> From<Attempt<'a>> for ConnectionOut<'a> {
             start: fmt_ts(c.start),
             end: fmt_ts(c.end),
             input: &c.input,
-            phases: &c.phases,
+            phases: PhasesOut::from(&c.phases),
             failed_phase: c.failed_phase,
             outcome: &c.outcome,
-            teardown: &c.teardown,
-            rdp_by: c.rdp_by,
+            teardown: TeardownOut::from(&c.teardown),
+            rdp_by: c.rdp_by.map(rdp_by_name),
             mid_stream: c.mid_stream,
-            negotiation: &c.negotiation,
-            tcp: c.tcp.as_ref(),
-            tls: c.tls.as_ref(),
-            udp: c.udp.as_ref(),
+            negotiation: NegotiationOut::from(&c.negotiation),
+            tcp: c.tcp.as_ref().map(TcpOut::from),
+            tls: c.tls.as_ref().map(TlsOut::from),
+            udp: c.udp.as_ref().map(UdpOut::from),
             evidence: t.evidence(),
             notes: &c.notes,
             verdict: t.verdict,
@@ -99,11 +100,11 @@ struct Report<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     threads: Option<usize>,
     redacted: bool,
-    inputs: &'a [InputSummary],
-    clock_skew: &'a [crate::correlate::ClockSkew],
+    inputs: Vec<InputOut<'a>>,
+    clock_skew: Vec<ClockSkewOut<'a>>,
     diagnosis: &'a Option<crate::diagnose::Diagnosis>,
     /// Password guessing kept apart from the diagnosis (added to schema_version 1).
-    background: &'a [crate::noise::Storm],
+    background: Vec<StormOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     other_logons: &'a Option<crate::noise::OtherLogons>,
     connections: Vec<ConnectionOut<'a>>,
@@ -119,10 +120,10 @@ fn report<'a>(a: &'a Analysis, generated_at: Option<&'a str>) -> Report<'a> {
         generated_at,
         threads: a.threads,
         redacted: false,
-        inputs: &a.inputs,
-        clock_skew: &a.skews,
+        inputs: a.inputs.iter().map(InputOut::from).collect(),
+        clock_skew: a.skews.iter().map(ClockSkewOut::from).collect(),
         diagnosis: &a.diagnosis,
-        background: &a.background,
+        background: a.background.iter().map(StormOut::from).collect(),
         other_logons: &a.other_logons,
         connections: a.attempts().map(ConnectionOut::from).collect(),
         events: &a.events,

@@ -3,8 +3,9 @@
 //! `model` computes once what the human-readable reports show (verdict first, case header,
 //! connections with their ladders, codes and timelines, evidence gaps, inventory); `text`,
 //! `markdown` and `html` (with `svg`, the swim-lane picture) print it; `json` is the public
-//! contract of DESIGN.md (schema_version 1). `redact` pseudonymises names and addresses for every
-//! format alike; `escape` makes input-derived strings inert in each format.
+//! contract of DESIGN.md (schema_version 1), written from `schema`'s view types. `redact`
+//! pseudonymises names and addresses for every format alike; `escape` makes input-derived
+//! strings inert in each format.
 
 pub mod attempt;
 pub mod case;
@@ -16,6 +17,7 @@ pub mod json;
 pub mod markdown;
 pub mod model;
 pub mod redact;
+pub mod schema;
 pub mod svg;
 pub mod text;
 
