@@ -52,6 +52,9 @@ pub struct CaptureStats {
     pub truncated_by_snaplen: u64,
     /// Timestamp precision in fractional digits (6 for µs, 9 for ns).
     pub precision: u8,
+    /// A longer description of the format for the inventory (e.g. an `.etl`'s providers, the
+    /// component its packets were taken from, its drops); `format` when `None`.
+    pub detail: Option<String>,
 }
 
 struct Iface {
