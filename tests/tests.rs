@@ -8,6 +8,7 @@ mod corpus;
 mod damage_suite;
 #[cfg(feature = "samples")]
 mod damaged;
+mod etl;
 mod evtx;
 #[cfg(feature = "samples")]
 mod evtx_writer;

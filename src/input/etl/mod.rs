@@ -182,10 +182,10 @@ impl Extractor {
                 }
             }
             Some(_) => {
-                // The id came back much later: the held packet is complete.
+                // The id came back much later: the held packet is complete; it stays held (under
+                // its own event number) so that packets still go out in time order.
                 if let Some(old) = self.held.remove(&key) {
-                    self.held_bytes -= old.data.len();
-                    self.deliver(old, out, warn);
+                    self.held.insert(Key::Single(old.event), old);
                 }
                 self.hold(key, Held { data: a.payload.to_vec(), ..candidate }, warn, out);
             }

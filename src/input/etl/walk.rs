@@ -440,7 +440,10 @@ fn walk_records(
                     match LogHeader::parse(ev.data, htype == 2, ev.raw_time) {
                         Some(h) => *log = Some(h),
                         None => {
-                            return Err(Error::input(input, "not an ETW trace: the logfile header record is too short"));
+                            return Err(Error::input(
+                                input,
+                                "not an ETW trace: the logfile header record is too short",
+                            ));
                         }
                     }
                 }
