@@ -74,8 +74,11 @@ fn walk_file(p: &Path) -> Walked {
     w
 }
 
-/// Packets as `analyze` receives them: (frame, UTC ns, linktype, length).
-fn packets(p: &Path) -> (Vec<(u64, i64, u32, usize)>, Vec<String>, rdplog::input::pcap::CaptureStats) {
+/// A packet as `analyze` receives it: (frame, UTC ns, linktype, length).
+type Pkt = (u64, i64, u32, usize);
+
+/// Packets, warnings and stats of one trace read as a capture.
+fn packets(p: &Path) -> (Vec<Pkt>, Vec<String>, rdplog::input::pcap::CaptureStats) {
     let mut sink = WarningSink::new("t");
     let mut out = Vec::new();
     let file = std::fs::File::open(p).expect("open");
