@@ -221,6 +221,14 @@ fn other_packet_traces_read_without_warnings() {
         let (_, _, stats) = packets(&etl);
         let detail = stats.detail.unwrap_or_default();
         assert_eq!(detail.matches(" dropped by ").count(), 5, "{detail}");
+        // Every packet pktmon saw dropped is delivered once, with where and why.
+        let mut sink = WarningSink::new("t");
+        let mut drops = Vec::new();
+        let file = std::fs::File::open(&etl).expect("open");
+        read_capture(file, "t", &mut sink, |p, _| drops.extend(p.dropped.map(|(c, r)| format!("{c}: {r}"))))
+            .expect("reads");
+        assert!(!drops.is_empty() && drops.len() <= 28, "{drops:?}");
+        assert!(drops.iter().any(|d| d.starts_with("tcpip.sys")), "{drops:?}");
     }
 }
 

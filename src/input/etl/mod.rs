@@ -238,6 +238,7 @@ impl Extractor {
         if (h.data.len() as u32) < h.orig_len {
             s.truncated_by_snaplen += 1;
         }
+        let drop = h.dropped.map(|(c, r)| (self.component_name(c), pktmon::drop_reason(r)));
         let pkt = Packet {
             frame: h.event,
             ts: h.ts,
@@ -245,6 +246,7 @@ impl Extractor {
             data: &h.data,
             orig_len: h.orig_len,
             offset: h.offset,
+            dropped: drop.as_ref().map(|(c, r)| (c.as_str(), r.as_str())),
         };
         out(&pkt, warn);
     }
@@ -365,7 +367,12 @@ pub fn read_packets<R: Read>(
     let providers: Vec<&str> =
         [(has_pktmon, "pktmon"), (has_ndis, "NDIS-PacketCapture")].iter().filter(|p| p.0).map(|p| p.1).collect();
     let events = x.pktmon_events + x.ndis_events;
-    let taken: Vec<String> = x.taken_at.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+    let mut by_count: Vec<(&String, &u64)> = x.taken_at.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut taken: Vec<String> = by_count.iter().take(6).map(|(k, n)| format!("{k} ×{n}")).collect();
+    if by_count.len() > 6 {
+        taken.push(format!("{} more", by_count.len() - 6));
+    }
     let mut detail = format!(
         "etl ({}, Windows build {}, {} buffers, {} compressed; {} packet events → {} packets",
         providers.join(" + "),

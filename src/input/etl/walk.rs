@@ -301,8 +301,8 @@ pub fn walk<R: Read>(
         }
         let body = size as usize - BUFFER_HEADER;
         raw.clear();
-        raw.resize(body, 0);
-        let got = read_full(&mut src, &mut raw).map_err(io)?;
+        // Grows with the bytes that arrive, not with the size the header claims.
+        let got = (&mut src).take(body as u64).read_to_end(&mut raw).map_err(io)?;
         let buf_pos = pos;
         pos += (BUFFER_HEADER + got) as u64;
         if got < body {
@@ -314,15 +314,21 @@ pub fn walk<R: Read>(
         let data: &[u8] = if compressed {
             stats.compressed += 1;
             let want = (filled as usize).saturating_sub(BUFFER_HEADER).min(MAX_BUFFER as usize);
-            if let Err(e) = lz77::decompress(&raw, want, &mut plain) {
-                warn.push(
+            match lz77::decompress(&raw, want, &mut plain) {
+                Err(e) => warn.push(
+                    buf_pos,
+                    None,
+                    format!("compressed buffer is damaged ({e}); its first {} decompressed bytes are read", plain.len()),
+                ),
+                Ok(()) if plain.len() != want => warn.push(
                     buf_pos,
                     None,
                     format!(
-                        "compressed buffer is damaged ({e}); its first {} decompressed bytes are read",
+                        "compressed buffer decompresses to {} bytes, its header announces {want}; the records in them are read",
                         plain.len()
                     ),
-                );
+                ),
+                Ok(()) => {}
             }
             &plain
         } else {
