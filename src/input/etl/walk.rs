@@ -545,6 +545,80 @@ mod tests {
         assert_eq!(h.to_ts(1001).rfc3339(7), "2021-06-01T16:10:57.5408594Z");
     }
 
+    /// A 64-bit trace of one buffer: the logfile header record, then `records`.
+    fn trace(records: &[Vec<u8>]) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut lh = vec![0u8; 0x20 + 0x118];
+        lh[0..4].copy_from_slice(&0xC002_0002u32.to_le_bytes());
+        let n = lh.len() as u16;
+        lh[4..6].copy_from_slice(&n.to_le_bytes());
+        lh[0x20 + 0x100..0x20 + 0x108].copy_from_slice(&10_000_000u64.to_le_bytes());
+        lh[0x20 + 0x108..0x20 + 0x110].copy_from_slice(&(FILETIME_UNIX as u64).to_le_bytes());
+        lh[0x20 + 0x110] = 1;
+        for r in std::iter::once(&lh).chain(records) {
+            body.extend_from_slice(r);
+            body.resize(body.len().div_ceil(8) * 8, 0);
+        }
+        let mut out = vec![0u8; BUFFER_HEADER];
+        let size = (BUFFER_HEADER + body.len() + 8) as u32;
+        out[0..4].copy_from_slice(&size.to_le_bytes());
+        out[0x30..0x34].copy_from_slice(&((BUFFER_HEADER + body.len()) as u32).to_le_bytes());
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&[0xFF; 8]);
+        out
+    }
+
+    fn record(marker: u32, size: usize, size_at_4: bool) -> Vec<u8> {
+        let mut r = vec![0u8; size];
+        r[0..4].copy_from_slice(&marker.to_le_bytes());
+        if size_at_4 {
+            r[4..6].copy_from_slice(&(size as u16).to_le_bytes());
+        }
+        r
+    }
+
+    // Oracle: the header layouts in the module doc (TRACE_HEADER_TYPE_* values, where each
+    // kind keeps its size); every record is walked, each skipped by its own size.
+    #[test]
+    fn every_header_kind_is_skipped_by_its_size() {
+        let mut ev = record(0xC013_0000 | 0x68, 0x68, false);
+        ev[4] = 1; // EVENT_HEADER_FLAG_EXTENDED_INFO: one 16-byte item, then 8 bytes of user data
+        ev[0x28] = 160;
+        ev[0x50..0x52].copy_from_slice(&16u16.to_le_bytes());
+        ev[0x60..0x68].copy_from_slice(b"userdata");
+        let records = vec![
+            record(0xC004_0002, 0x18 + 5, true),     // COMPACT64
+            record(0xC011_0002, 0x10 + 3, true),     // PERFINFO64
+            record(0xC014_0000 | 0x31, 0x31, false), // FULL_HEADER64
+            record(0xC00A_0000 | 0x30, 0x30, false), // FULL_HEADER32
+            record(0xC015_0000 | 0x48, 0x48, false), // INSTANCE64
+            record(0x9000_0000 | 0x0C, 0x0C, false), // WPP message
+            record(0xC01F_0000 | 0x10, 0x10, false), // an unknown type
+            ev,
+        ];
+        let mut sink = WarningSink::new("t");
+        let mut seen = Vec::new();
+        let stats = walk(&trace(&records)[..], "t", &mut sink, |e, _| seen.push((e.kind, e.id, e.data.to_vec())))
+            .map_err(|e| e.to_string());
+        assert!(sink.list.is_empty(), "{:?}", sink.list);
+        assert_eq!(stats.map(|s| (s.events, s.other_records)), Ok((9, 2)));
+        let last = seen.last().cloned().unwrap_or((HeaderKind::Other(0), 0, Vec::new()));
+        assert_eq!((last.0, last.1, last.2.as_slice()), (HeaderKind::Event, 160, &b"userdata"[..]));
+        assert_eq!(seen.get(3).map(|s| s.0), Some(HeaderKind::Classic));
+        assert_eq!(seen.get(6).map(|s| s.0), Some(HeaderKind::Message));
+    }
+
+    #[test]
+    fn a_record_past_its_buffer_is_a_warning() {
+        let mut bad = record(0xC013_0000 | 0x50, 0x50, false);
+        bad[0..2].copy_from_slice(&0x4000u16.to_le_bytes());
+        let mut sink = WarningSink::new("t");
+        let r = walk(&trace(&[bad])[..], "t", &mut sink, |_, _| {});
+        assert!(r.is_ok());
+        assert_eq!(sink.list.len(), 1);
+        assert!(sink.list[0].message.contains("does not fit"), "{:?}", sink.list);
+    }
+
     #[test]
     fn garbage_is_an_error_or_a_warning() {
         let mut sink = WarningSink::new("t");
