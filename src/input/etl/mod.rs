@@ -152,8 +152,11 @@ impl Extractor {
             Err(Skip::NotIp) => 1,
             Err(_) => 0,
         };
-        let closeness =
-            if a.outbound() { (ev.ts.0, i32::from(a.appearance)) } else { (-ev.ts.0, -i32::from(a.appearance)) };
+        let closeness = if a.outbound() {
+            (ev.ts.0, i32::from(a.appearance))
+        } else {
+            (ev.ts.0.saturating_neg(), -i32::from(a.appearance))
+        };
         let (key, window) = if a.appearance == 0 {
             (Key::Content(a.outbound(), content_hash(linktype, a.payload)), SAME_CONTENT_NS)
         } else {
@@ -396,4 +399,56 @@ pub fn read_packets<R: Read>(
     detail.push(')');
     stats.detail = Some(detail);
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One uncompressed buffer: a 64-bit logfile header (QPC at 10 MHz, StartTime the Unix
+    /// epoch) and pktmon 160 events at the given raw times, each a 20-byte raw-IP payload.
+    fn trace(times: &[i64]) -> Vec<u8> {
+        let mut body = vec![0u8; 0x20 + 0x118];
+        body[0..4].copy_from_slice(&0xC002_0002u32.to_le_bytes());
+        body[4..6].copy_from_slice(&((0x20 + 0x118) as u16).to_le_bytes());
+        body[0x120..0x128].copy_from_slice(&10_000_000u64.to_le_bytes());
+        body[0x128..0x130].copy_from_slice(&116_444_736_000_000_000u64.to_le_bytes());
+        body[0x130] = 1;
+        for (i, &t) in times.iter().enumerate() {
+            let mut r = vec![0u8; 0x50 + 34 + 20];
+            let size = r.len() as u32;
+            r[0..4].copy_from_slice(&(0xC013_0000 | size).to_le_bytes());
+            r[0x10..0x18].copy_from_slice(&t.to_le_bytes());
+            r[0x18..0x28].copy_from_slice(&pktmon::PKTMON.0);
+            r[0x28..0x2A].copy_from_slice(&pktmon::EVENT_PACKET.to_le_bytes());
+            let d = &mut r[0x50..];
+            d[0..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+            d[8] = 1; // PktNumber
+            d[10] = 1; // Appearance
+            d[12] = 3; // Rx
+            d[14] = 3; // raw IP
+            d[32] = 20; // LoggedPayloadSize
+            d[34] = 0x45;
+            body.extend_from_slice(&r);
+            body.resize(body.len().div_ceil(8) * 8, 0);
+        }
+        let mut out = vec![0u8; walk::BUFFER_HEADER];
+        let size = (walk::BUFFER_HEADER + body.len()) as u32;
+        out[0..4].copy_from_slice(&size.to_le_bytes());
+        out[0x30..0x34].copy_from_slice(&size.to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    // Oracle: fuzz target `etl`, crash bb60aad1 (an event time that clamps to the earliest
+    // `Ts` overflowed when negated for the wire-closeness rank); packets come out in time order.
+    #[test]
+    fn extreme_times_do_not_overflow_and_come_out_sorted() {
+        let mut sink = WarningSink::new("t");
+        let mut seen = Vec::new();
+        let r = read_packets(&trace(&[50, i64::MIN, i64::MAX, 10])[..], "t", &mut sink, |p, _| seen.push(p.ts.0));
+        assert_eq!(r.map(|s| s.packets).map_err(|e| e.to_string()), Ok(4));
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(seen.first(), Some(&i64::MIN));
+    }
 }
