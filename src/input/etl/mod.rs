@@ -147,11 +147,6 @@ impl Extractor {
             self.unframed += 1;
             return;
         };
-        let readable = match link::decode(linktype, a.payload) {
-            Ok(_) => 2,
-            Err(Skip::NotIp) => 1,
-            Err(_) => 0,
-        };
         let closeness = if a.outbound() {
             (ev.ts.0, i32::from(a.appearance))
         } else {
@@ -161,6 +156,23 @@ impl Extractor {
             (Key::Content(a.outbound(), content_hash(linktype, a.payload)), SAME_CONTENT_NS)
         } else {
             (Key::Pktmon(a.group, a.number), SAME_PACKET_NS)
+        };
+        // An appearance further from the wire than a held one that is already readable as IP
+        // cannot win: skip decoding it (most appearances, for received packets).
+        if let Some(h) = self.held.get_mut(&key)
+            && h.ts.0.abs_diff(ev.ts.0) <= window as u64
+            && h.rank.0 == 2
+            && closeness <= (h.rank.1, h.rank.2)
+        {
+            if dropped.is_some() {
+                h.dropped = dropped;
+            }
+            return;
+        }
+        let readable = match link::decode(linktype, a.payload) {
+            Ok(_) => 2,
+            Err(Skip::NotIp) => 1,
+            Err(_) => 0,
         };
         let candidate = Held {
             ts: ev.ts,
