@@ -16,7 +16,9 @@ pub mod ndis;
 pub mod pktmon;
 pub mod walk;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::io::Read;
 
 use crate::error::{Error, Result, WarningSink};
@@ -72,17 +74,17 @@ enum Key {
 /// Turns a trace's events into packets.
 #[derive(Default)]
 struct Extractor {
-    held: HashMap<Key, Held>,
+    held: FxHashMap<Key, Held>,
     held_bytes: usize,
     joiner: ndis::Joiner,
-    components: HashMap<u16, String>,
+    components: FxHashMap<u16, String>,
     /// Events per provider (for the inventory and the no-packets error).
-    providers: BTreeMap<Guid, u64>,
+    providers: FxHashMap<Guid, u64>,
     pktmon_events: u64,
     pktmon_drops: u64,
     ndis_events: u64,
-    /// Delivered packets per (provider name, component or interface).
-    taken_at: BTreeMap<String, u64>,
+    /// Delivered packets per pktmon component (`None`: NDIS-PacketCapture).
+    taken_at: FxHashMap<Option<u16>, u64>,
     /// Drops per (component id, reason code).
     drops: BTreeMap<(u16, u32), u64>,
     unframed: u64,
@@ -236,11 +238,7 @@ impl Extractor {
     }
 
     fn deliver(&mut self, h: Held, out: &mut impl FnMut(&Packet, &mut WarningSink), warn: &mut WarningSink) {
-        let where_ = match h.component {
-            Some(c) => format!("pktmon at {}", self.component_name(c)),
-            None => "NDIS-PacketCapture".to_string(),
-        };
-        *self.taken_at.entry(where_).or_default() += 1;
+        *self.taken_at.entry(h.component).or_default() += 1;
         let s = &mut self.stats;
         s.packets += 1;
         s.bytes += h.data.len() as u64;
@@ -382,8 +380,15 @@ pub fn read_packets<R: Read>(
     let providers: Vec<&str> =
         [(has_pktmon, "pktmon"), (has_ndis, "NDIS-PacketCapture")].iter().filter(|p| p.0).map(|p| p.1).collect();
     let events = x.pktmon_events + x.ndis_events;
-    let mut by_count: Vec<(&String, &u64)> = x.taken_at.iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut by_count: Vec<(String, u64)> = x
+        .taken_at
+        .iter()
+        .map(|(c, n)| match c {
+            Some(c) => (format!("pktmon at {}", x.component_name(*c)), *n),
+            None => ("NDIS-PacketCapture".to_string(), *n),
+        })
+        .collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut taken: Vec<String> = by_count.iter().take(6).map(|(k, n)| format!("{k} ×{n}")).collect();
     if by_count.len() > 6 {
         taken.push(format!("{} more", by_count.len() - 6));
