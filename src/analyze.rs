@@ -21,7 +21,7 @@ use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
 use crate::evidence::{self, Evidence, Observation, Origin};
 use crate::flow::{FlowStats, FlowTable};
-use crate::input::pcap::{CaptureStats, read_packets};
+use crate::input::pcap::CaptureStats;
 use crate::input::{self, Input, Kind, hash};
 use crate::limits::{Deadline, Limits};
 use crate::time::Ts;
@@ -32,6 +32,8 @@ use crate::vocab::Side;
 pub struct InputSummary {
     pub path: String,
     pub kind: &'static str,
+    /// A packet capture (pcap, pcapng, .etl), as opposed to an event log.
+    pub capture: bool,
     /// Detailed format, e.g. "pcap (nanosecond)".
     pub format: String,
     pub gzip: bool,
@@ -153,7 +155,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     // Captures first: their time span bounds which events are worth keeping (memory stays
     // bounded by events near the failure, not by the size of the logs).
     let (captures, logs): (Vec<&Input>, Vec<&Input>) =
-        inputs.iter().partition(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng));
+        inputs.iter().partition(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng | Kind::Etl));
     let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None, opts)).collect();
     let span = results
         .iter()
@@ -199,7 +201,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     sort_and_number(&mut out.connections);
     out.warnings.sort();
     let have = Inputs {
-        capture: out.inputs.iter().any(|i| matches!(i.kind, "pcap" | "pcapng") && i.skipped.is_none()),
+        capture: out.inputs.iter().any(|i| i.capture && i.skipped.is_none()),
         server_logs: out.events.iter().any(|e| e.provider != CLIENT && e.provider != LSASRV),
         client_logs: out.events.iter().any(|e| e.provider == CLIENT || e.provider == LSASRV),
     };
@@ -383,7 +385,7 @@ fn parse(
     }
     let reader = input::decode(input, opened(input, raw)?);
     let (stats, flow_stats, conns) = analyze_capture_with(reader, name, limits, &mut sink)?;
-    summary.format = stats.format.to_string();
+    summary.format = stats.detail.clone().unwrap_or_else(|| stats.format.to_string());
     summary.records = stats.packets;
     summary.first = stats.first.map(|t| t.rfc3339(stats.precision));
     summary.last = stats.last.map(|t| t.rfc3339(stats.precision));
@@ -407,6 +409,7 @@ fn summary_of(input: &Input, name: &str) -> InputSummary {
     InputSummary {
         path: name.to_string(),
         kind: input.kind.name(),
+        capture: matches!(input.kind, Kind::Pcap | Kind::Pcapng | Kind::Etl),
         format: input.kind.name().to_string(),
         gzip: input.gzip,
         size: input.size,
@@ -499,7 +502,7 @@ pub fn analyze_capture_with(
     let reader = Timed::new(reader, deadline);
     let stopped = reader.stopped.clone();
     let mut table = FlowTable::with_limits(limits);
-    let stats = read_packets(reader, name, sink, |pkt, warn| table.on_packet(pkt, warn))?;
+    let stats = input::read_capture(reader, name, sink, |pkt, warn| table.on_packet(pkt, warn))?;
     if let Some(at) = stopped.get() {
         sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
     }

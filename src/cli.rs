@@ -30,8 +30,8 @@ pub enum Command {
     /// Reconstruct every RDP connection attempt in the inputs and list the Windows events that matter.
     #[command(
         after_help = "Examples:\n  rdplog analyze capture.pcapng\n  rdplog analyze case-folder/ --format json -o report.json\n  rdplog analyze case-folder/ -o report.html --redact\n  rdplog analyze trace.pcap.gz\n\n\
-Inputs are recognised by content, not by name. An .etl trace from netsh/pktmon must be converted \
-first: pktmon etl2pcap trace.etl --out trace.pcapng"
+Inputs are recognised by content, not by name. Windows' own captures are read as they are: \
+pktmon (pktmon start --capture) and netsh trace (capture=yes) .etl files, no conversion needed."
     )]
     Analyze {
         /// Captures (.pcap, .pcapng, either gzipped), event logs (.evtx, XML exports) or directories.

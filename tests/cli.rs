@@ -35,9 +35,9 @@ fn unknown_format_is_detected_by_content_not_name() {
 }
 
 #[test]
-fn etl_trace_explains_how_to_convert() {
+fn etl_name_without_an_etw_header_is_explained() {
     let (_d, p) = temp_with("NetTrace.etl", &[0u8; 256]);
-    assert_input_error(&p, "pktmon etl2pcap");
+    assert_input_error(&p, "does not start with an ETW buffer");
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn usage_error_exits_2_and_help_exits_0() {
     assert_eq!(rdplog(&["analyze"]).status.code(), Some(2));
     let help = rdplog(&["analyze", "--help"]);
     assert_eq!(help.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&help.stdout).contains("etl2pcap"));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("pktmon"));
 }
 
 /// `--client`, `--until`, `--user`: the diagnosis answers about the attempts selected. In the

@@ -10,6 +10,7 @@ mod damage_suite;
 mod damaged;
 #[cfg(feature = "samples")]
 mod endings;
+mod etl;
 mod evtx;
 #[cfg(feature = "samples")]
 mod evtx_writer;

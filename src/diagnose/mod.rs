@@ -186,7 +186,7 @@ pub struct Inputs {
 pub fn collect_next(have: &Inputs) -> Vec<String> {
     let mut out = Vec::new();
     if !have.capture {
-        out.push("a packet capture on the server while the client reproduces the failure: `pktmon start --capture --comp nics --pkt-size 0 -f rdp.etl`, reproduce, `pktmon stop`, then `pktmon etl2pcap rdp.etl --out rdp.pcapng` (or `netsh trace start capture=yes tracefile=rdp.etl`)".into());
+        out.push("a packet capture on the server while the client reproduces the failure: `pktmon start --capture --comp nics --pkt-size 0 -f rdp.etl`, reproduce, `pktmon stop` (or `netsh trace start capture=yes tracefile=rdp.etl`); rdplog reads the .etl as it is".into());
     }
     if !have.server_logs {
         out.push("the server's event logs: `wevtutil epl System System.evtx`, `wevtutil epl Security Security.evtx`, `wevtutil epl Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational RdpCoreTS.evtx`, `wevtutil epl Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational RCM.evtx`, `wevtutil epl Microsoft-Windows-TerminalServices-LocalSessionManager/Operational LSM.evtx`".into());

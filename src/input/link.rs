@@ -1,12 +1,12 @@
 //! Link and network layers: from a captured frame to an IP packet with its transport slice.
 //!
 //! Handles Ethernet with 802.1Q/QinQ VLAN tags, Linux SLL and SLL2, raw IPv4/IPv6, and
-//! BSD loopback/NULL; IPv4 and IPv6 (extension headers) via etherparse's lax slicer, so that
+//! BSD loopback/NULL, IEEE 802.11 data frames carrying LLC/SNAP; IPv4 and IPv6 (extension headers) via etherparse's lax slicer, so that
 //! snaplen-cut packets still yield their headers. IPv4/IPv6 fragments are reported as such
 //! and not reassembled. Nothing here keeps state.
 //!
 //! References: tcpdump.org LINKTYPE_* list (0 NULL, 1 ETHERNET, 101 RAW, 108 LOOP,
-//! 113 LINUX_SLL, 228 IPV4, 229 IPV6, 276 LINUX_SLL2); IEEE 802.1Q; RFC 791; RFC 8200.
+//! 105 IEEE802_11, 113 LINUX_SLL, 228 IPV4, 229 IPV6, 276 LINUX_SLL2); IEEE 802.1Q; RFC 791; RFC 8200.
 
 use std::net::IpAddr;
 
@@ -23,6 +23,8 @@ pub const LINKTYPE_LINUX_SLL: u32 = 113;
 pub const LINKTYPE_IPV4: u32 = 228;
 pub const LINKTYPE_IPV6: u32 = 229;
 pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+/// IEEE 802.11 frames without radio headers (pktmon WiFi packets, netsh Native802.11 captures).
+pub const LINKTYPE_IEEE802_11: u32 = 105;
 
 /// An IP packet with the transport layer still as an etherparse slice.
 pub struct IpPacket<'a> {
@@ -85,9 +87,74 @@ pub fn decode(linktype: u32, data: &[u8]) -> Result<IpPacket<'_>, Skip> {
             let h = data.get(..20).ok_or_else(|| Skip::Malformed("Linux SLL2 header shorter than 20 bytes".into()))?;
             LaxSlicedPacket::from_ether_type(EtherType(u16::from_be_bytes([h[0], h[1]])), &data[20..])
         }
+        LINKTYPE_IEEE802_11 => {
+            let (ether_type, payload) = dot11(data)?;
+            LaxSlicedPacket::from_ether_type(EtherType(ether_type), payload)
+        }
         other => return Err(Skip::UnsupportedLink(other)),
     };
     to_ip_packet(sliced)
+}
+
+/// Where the network layer starts in a frame of this link type: the EtherType (0 for raw IP)
+/// and the offset. Ethernet skips 802.1Q/802.1ad tags; `None` when the frame is too short or
+/// carries no EtherType.
+pub fn network_offset(linktype: u32, data: &[u8]) -> Option<(u16, usize)> {
+    match linktype {
+        LINKTYPE_ETHERNET => {
+            let mut at = 12;
+            loop {
+                let t = u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]);
+                if matches!(t, 0x8100 | 0x88a8) {
+                    at += 4;
+                } else {
+                    return Some((t, at + 2));
+                }
+            }
+        }
+        LINKTYPE_IEEE802_11 => {
+            let (t, rest) = dot11(data).ok()?;
+            Some((t, data.len() - rest.len()))
+        }
+        LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => Some((0, 0)),
+        _ => None,
+    }
+}
+
+/// The EtherType and payload of an 802.11 data frame (IEEE 802.11-2020 §9.2.4.1, §9.3.2.1):
+/// Frame Control byte 0 = subtype(4) type(2) version(2), byte 1 flags (ToDS 0x01, FromDS 0x02,
+/// Protected 0x40, Order 0x80); a 24-byte header, 30 with both DS bits (Address 4), +2 for QoS
+/// subtypes (subtype bit 3), +4 HT Control when QoS and Order are set; then LLC/SNAP
+/// `AA AA 03 00 00 00` and the EtherType (RFC 1042). Capture points inside Windows hand over
+/// received frames already decrypted but with Protected still set, so the SNAP header decides,
+/// not the flag. Management, control, null-data and A-MSDU frames are not IP.
+fn dot11(data: &[u8]) -> Result<(u16, &[u8]), Skip> {
+    let (Some(&fc), Some(&flags)) = (data.first(), data.get(1)) else {
+        return Err(Skip::Malformed("802.11 frame shorter than its frame control".into()));
+    };
+    let (ftype, subtype) = ((fc >> 2) & 3, fc >> 4);
+    if ftype != 2 || subtype & 0x4 != 0 {
+        return Err(Skip::NotIp);
+    }
+    let qos = subtype & 0x8 != 0;
+    let mut len = if flags & 0x03 == 0x03 { 30 } else { 24 };
+    if qos {
+        // QoS Control bit 7: the body is an A-MSDU, not one LLC frame.
+        if data.get(len).is_some_and(|b| b & 0x80 != 0) {
+            return Err(Skip::NotIp);
+        }
+        len += 2;
+        if flags & 0x80 != 0 {
+            len += 4;
+        }
+    }
+    let body = data.get(len..).ok_or_else(|| Skip::Malformed("802.11 frame shorter than its header".into()))?;
+    match body {
+        [0xAA, 0xAA, 0x03, 0, 0, 0, a, b, rest @ ..] | [0xAA, 0xAA, 0x03, 0, 0, 0xF8, a, b, rest @ ..] => {
+            Ok((u16::from_be_bytes([*a, *b]), rest))
+        }
+        _ => Err(Skip::NotIp),
+    }
 }
 
 fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, Skip> {
@@ -193,6 +260,33 @@ mod tests {
             Some(Skip::Malformed("loopback header shorter than 4 bytes".into()))
         );
         assert_eq!(decode(147, ip).err(), Some(Skip::UnsupportedLink(147)));
+    }
+
+    // Oracle: nsvpn_PktMon_7119f51.txt appearance 5 of PktGroupId 1 — a 73-byte 802.11 data
+    // frame (ToDS, BSSID/SA/DA) carrying LLC/SNAP IPv4 that etl2txt decodes as TCP to port 443.
+    #[test]
+    fn dot11_data_frame() {
+        let frame = tcp_frame();
+        let mut f = vec![0x08, 0x01, 0, 0];
+        f.extend_from_slice(&[0u8; 20]);
+        f.extend_from_slice(&[0xAA, 0xAA, 0x03, 0, 0, 0, 0x08, 0x00]);
+        f.extend_from_slice(&frame[18..]);
+        let p = decode(LINKTYPE_IEEE802_11, &f).map_err(|e| format!("{e:?}")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.dst.to_string(), "10.0.0.2");
+        // QoS data (subtype 8) with Protected set but a plaintext SNAP header.
+        let mut q = vec![0x88, 0x41];
+        q.extend_from_slice(&[0u8; 24]);
+        q.extend_from_slice(&f[24..]);
+        assert!(decode(LINKTYPE_IEEE802_11, &q).is_ok());
+        // Beacon (management), reserved type 3, and an encrypted body are not IP.
+        assert_eq!(decode(LINKTYPE_IEEE802_11, &[0x80, 0, 0, 0]).err(), Some(Skip::NotIp));
+        assert_eq!(decode(LINKTYPE_IEEE802_11, &[0x0c, 0, 0, 0]).err(), Some(Skip::NotIp));
+        let mut enc = f.clone();
+        enc[24] = 0x12;
+        assert_eq!(decode(LINKTYPE_IEEE802_11, &enc).err(), Some(Skip::NotIp));
+        assert!(matches!(decode(LINKTYPE_IEEE802_11, &f[..10]), Err(Skip::Malformed(_))));
+        assert_eq!(network_offset(LINKTYPE_IEEE802_11, &f), Some((0x0800, 32)));
+        assert_eq!(network_offset(LINKTYPE_ETHERNET, &frame), Some((0x0800, 18)));
     }
 
     #[test]

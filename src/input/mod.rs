@@ -2,8 +2,10 @@
 //!
 //! Takes the paths the user typed (files or directories), decides each file's format from its
 //! first bytes (never from its name), transparently unwraps gzip, and opens a streaming reader.
-//! It does not parse packets: `pcap` reads capture blocks, `link` strips link layers.
+//! It does not parse packets: `pcap` reads capture blocks, `etl` reads Windows ETW traces
+//! (pktmon, netsh trace), `link` strips link layers; `read_capture` picks between the first two.
 
+pub mod etl;
 pub mod hash;
 pub mod link;
 pub mod pcap;
@@ -24,6 +26,8 @@ pub enum Kind {
     Pcap,
     /// pcapng capture (any number of sections and interfaces).
     Pcapng,
+    /// Windows ETW trace with packets (`pktmon start --capture`, `netsh trace start capture=yes`).
+    Etl,
     /// Windows event log file (`ElfFile\0`).
     Evtx,
     /// Events exported as XML (`wevtutil qe /f:xml`, Event Viewer "Save as XML").
@@ -35,6 +39,7 @@ impl Kind {
         match self {
             Kind::Pcap => "pcap",
             Kind::Pcapng => "pcapng",
+            Kind::Etl => "etl",
             Kind::Evtx => "evtx",
             Kind::EventXml => "event-xml",
         }
@@ -86,7 +91,7 @@ pub fn resolve(paths: &[PathBuf], skipped: &mut Vec<String>) -> Result<Vec<Input
             if inputs.len() == before {
                 return Err(Error::input(
                     path,
-                    "directory contains no capture (.pcap/.pcapng, optionally gzipped) or event log (.evtx, XML export)",
+                    "directory contains no capture (.pcap/.pcapng/.etl, optionally gzipped) or event log (.evtx, XML export)",
                 ));
             }
         } else {
@@ -149,7 +154,8 @@ pub fn detect(path: &Path) -> Result<Input> {
 }
 
 /// Format from magic bytes. pcap magics per libpcap's pcap-savefile(5) in both byte orders;
-/// pcapng Section Header Block type 0x0A0D0D0A; evtx file header `ElfFile\0`.
+/// pcapng Section Header Block type 0x0A0D0D0A; evtx file header `ElfFile\0`; an ETW trace's
+/// first WMI buffer header followed by its TRACE_LOGFILE_HEADER record (`etl::looks_like_etl`).
 pub fn sniff(head: &[u8]) -> Option<Kind> {
     let magic = head.get(..4)?;
     match magic {
@@ -158,6 +164,7 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
         }
         [0x0a, 0x0d, 0x0d, 0x0a] => Some(Kind::Pcapng),
         _ if head.starts_with(b"ElfFile\0") => Some(Kind::Evtx),
+        _ if etl::looks_like_etl(head) => Some(Kind::Etl),
         _ if crate::events::xml::sniff(head) => Some(Kind::EventXml),
         _ => None,
     }
@@ -166,10 +173,9 @@ pub fn sniff(head: &[u8]) -> Option<Kind> {
 /// The error for a file we cannot read, with a hint when we can tell what it is.
 fn unknown_format(path: &Path, head: &[u8]) -> Error {
     let ext = path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).unwrap_or_default();
-    let message = if looks_like_etl(head) || ext == "etl" {
-        "this is an ETW trace (.etl, e.g. from `netsh trace` or `pktmon`), not a packet capture; \
-         convert it first with `pktmon etl2pcap FILE.etl --out FILE.pcapng` (Windows 10 2004+) \
-         or the etl2pcapng tool, then analyse the .pcapng"
+    let message = if ext == "etl" {
+        "named .etl, but it does not start with an ETW buffer and logfile header (damaged, or \
+         not written by ETW: pktmon and netsh trace files start with one)"
             .to_string()
     } else if head.starts_with(b"<?xml") {
         "XML, but not a Windows event export (no <Event> or <Events> element)".to_string()
@@ -185,18 +191,22 @@ fn unknown_format(path: &Path, head: &[u8]) -> Error {
     Error::UnknownFormat { path: path.to_path_buf(), message }
 }
 
-/// ETW .etl files start with a WMI_BUFFER_HEADER (0x48 bytes; BufferSize first) followed by a
-/// SYSTEM_TRACE_HEADER whose marker byte has the two high bits set and whose header type is
-/// 1 (system32) or 2 (system64).
-fn looks_like_etl(head: &[u8]) -> bool {
-    let (Some(size), Some(&htype), Some(&marker)) = (head.get(0..4), head.get(0x4A), head.get(0x4B)) else {
-        return false;
-    };
-    let buffer_size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
-    (4096..=(64 << 20)).contains(&buffer_size)
-        && buffer_size % 1024 == 0
-        && marker & 0xC0 == 0xC0
-        && matches!(htype, 1 | 2)
+/// Reads a capture stream of any packet format (pcap, pcapng, `.etl`), chosen by its first
+/// bytes, and calls `on_packet` for each packet (see `pcap::read_packets`).
+pub fn read_capture<R: Read>(
+    mut src: R,
+    input: &str,
+    warn: &mut crate::error::WarningSink,
+    on_packet: impl FnMut(&pcap::Packet, &mut crate::error::WarningSink),
+) -> Result<pcap::CaptureStats> {
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut src).take(HEAD as u64).read_to_end(&mut head).map_err(|e| Error::input(input, format!("read error: {e}")))?;
+    let whole = std::io::Cursor::new(head).chain(src);
+    if etl::looks_like_etl(whole.get_ref().0.get_ref()) {
+        etl::read_packets(whole, input, warn, on_packet)
+    } else {
+        pcap::read_packets(whole, input, warn, on_packet)
+    }
 }
 
 /// Opens the (decompressed) byte stream of an input.
@@ -232,15 +242,19 @@ mod tests {
         assert_eq!(sniff(&[0xd4]), None);
     }
 
+    // Oracle: the first 0x58 bytes of nsvpn_PktMon_7119f51.etl (a 1 KiB header buffer, then
+    // marker 0xC0020002 = SYSTEM64 header, size 0x1a0, HookId 0: the logfile header).
     #[test]
-    fn etl_heuristic() {
-        let mut head = vec![0u8; 0x50];
-        head[0..4].copy_from_slice(&0x10000u32.to_le_bytes());
-        head[0x4A] = 2;
-        head[0x4B] = 0xC0;
-        assert!(looks_like_etl(&head));
-        head[0x4B] = 0;
-        assert!(!looks_like_etl(&head));
-        assert!(!looks_like_etl(&head[..10]));
+    fn etl_by_content() {
+        let mut head = vec![0u8; 0x58];
+        head[0..4].copy_from_slice(&0x400u32.to_le_bytes());
+        head[0x48..0x50].copy_from_slice(&[0x02, 0x00, 0x02, 0xc0, 0xa0, 0x01, 0x00, 0x00]);
+        assert_eq!(sniff(&head), Some(Kind::Etl));
+        head[0x4E] = 1; // another HookId: not the logfile header
+        assert_eq!(sniff(&head), None);
+        head[0x4E] = 0;
+        head[0..4].copy_from_slice(&0x100u32.to_le_bytes()); // buffer smaller than its record
+        assert_eq!(sniff(&head), None);
+        assert_eq!(sniff(&head[..0x40]), None);
     }
 }

@@ -38,6 +38,10 @@ pub struct Packet<'a> {
     pub orig_len: u32,
     /// Byte offset of the record in the (decompressed) file.
     pub offset: u64,
+    /// Where the capturing host itself dropped this packet, for captures that log it (pktmon
+    /// event 170): the component's name and the drop reason, e.g. ("tcpip.sys (component 101)",
+    /// "Filtered"). `None` for every pcap/pcapng packet.
+    pub dropped: Option<(&'a str, &'a str)>,
 }
 
 /// What a capture contained, besides its packets.
@@ -52,6 +56,9 @@ pub struct CaptureStats {
     pub truncated_by_snaplen: u64,
     /// Timestamp precision in fractional digits (6 for µs, 9 for ns).
     pub precision: u8,
+    /// A longer description of the format for the inventory (e.g. an `.etl`'s providers, the
+    /// component its packets were taken from, its drops); `format` when `None`.
+    pub detail: Option<String>,
 }
 
 struct Iface {
@@ -266,6 +273,7 @@ fn read_legacy<R: Read>(
             data: &rec[16..need],
             orig_len: orig,
             offset: w.pos,
+            dropped: None,
         };
         on_packet(&pkt, warn);
         w.consume(need);
@@ -454,6 +462,7 @@ fn read_pcapng<R: Read>(
                     data: &epb.data[..cap],
                     orig_len: epb.origlen,
                     offset: w.pos,
+                    dropped: None,
                 };
                 on_packet(&pkt, warn);
             }
@@ -470,6 +479,7 @@ fn read_pcapng<R: Read>(
                         data: &spb.data[..cap],
                         orig_len: spb.origlen,
                         offset: w.pos,
+                        dropped: None,
                     };
                     on_packet(&pkt, warn);
                 }

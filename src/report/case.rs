@@ -196,7 +196,7 @@ pub fn inputs(a: &Analysis, r: &Redactor) -> Vec<InputRow> {
     a.inputs
         .iter()
         .map(|i| {
-            let capture = matches!(i.kind, "pcap" | "pcapng");
+            let capture = i.capture;
             let about = match (&i.flows, &i.events) {
                 (Some(f), _) => format!("{} RDP TCP flow(s), {} RDP UDP flow(s)", f.rdp_tcp_flows, f.rdp_udp_flows),
                 (_, Some(s)) if !s.computers.is_empty() => format!("written by {}", r.text(&s.computers.join(", "))),

@@ -235,7 +235,7 @@ pub fn confidence_word(c: f64) -> &'static str {
 /// What kinds of input the case has, as `analyze` judges it.
 pub fn have(a: &Analysis) -> Inputs {
     Inputs {
-        capture: a.inputs.iter().any(|i| matches!(i.kind, "pcap" | "pcapng") && i.skipped.is_none()),
+        capture: a.inputs.iter().any(|i| i.capture && i.skipped.is_none()),
         server_logs: a.events.iter().any(|e| e.provider != CLIENT && e.provider != LSASRV),
         client_logs: a.events.iter().any(|e| e.provider == CLIENT || e.provider == LSASRV),
     }

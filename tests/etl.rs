@@ -1,0 +1,351 @@
+//! Windows ETW traces (`.etl`) read as captures: the real pktmon and netsh traces of the shared
+//! corpus against their authors' own `pktmon etl2txt` and `tracerpt` output, every other corpus
+//! trace read without a warning it does not deserve, and our own pktmon trace of a sample
+//! against the sample's pcapng.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use rdplog::error::WarningSink;
+use rdplog::input::etl::walk::{self, HeaderKind};
+use rdplog::input::read_capture;
+
+use crate::util::{analyze_json, corpus, rdplog, stderr};
+
+/// UTC+05:30, the local time of the machines that wrote the corpus' etl2txt files (their
+/// logfile header StartTime, a UTC FILETIME, prints 5 h 30 min later).
+const IST_NS: i64 = (5 * 3600 + 30 * 60) * 1_000_000_000;
+
+/// Decodes a UTF-16LE text file (with BOM) into lines.
+fn utf16_lines(p: &Path) -> Vec<String> {
+    let b = std::fs::read(p).expect("read text");
+    let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+    String::from_utf16_lossy(&units).trim_start_matches('\u{feff}').lines().map(str::to_string).collect()
+}
+
+/// One `etl2txt` event line: `[cpu]pid.tid::YYYY-MM-DD HH:MM:SS.fffffffff [Provider] text`.
+struct TxtEvent {
+    ns: i64,
+    provider: String,
+    text: String,
+}
+
+fn parse_etl2txt(p: &Path) -> Vec<TxtEvent> {
+    let mut out = Vec::new();
+    for line in utf16_lines(p) {
+        let Some(rest) = line.strip_prefix('[').and_then(|l| l.split_once("::")).map(|(_, r)| r) else { continue };
+        let (date, rest) = rest.split_at(29);
+        let local = rdplog::time::Ts::parse_rfc3339(&format!("{}T{}Z", &date[..10], &date[11..]))
+            .unwrap_or_else(|| panic!("time in {line}"));
+        let (provider, text) = rest.trim_start().trim_start_matches('[').split_once("] ").expect("provider");
+        out.push(TxtEvent { ns: local.0 - IST_NS, provider: provider.to_string(), text: text.to_string() });
+    }
+    out
+}
+
+/// A `name value,` field of an etl2txt packet line.
+fn field(text: &str, name: &str) -> u64 {
+    let at = text.find(&format!("{name} ")).unwrap_or_else(|| panic!("{name} in {text}"));
+    text[at + name.len() + 1..].split([',', ' ']).next().and_then(|v| v.parse().ok()).expect("number")
+}
+
+struct Walked {
+    /// (provider, id as tracerpt counts it: 0 for non-manifest records) → count.
+    counts: BTreeMap<(String, u16), u64>,
+    /// PktMon events: (UTC ns, id, data).
+    pktmon: Vec<(i64, u16, Vec<u8>)>,
+    warnings: Vec<String>,
+}
+
+fn walk_file(p: &Path) -> Walked {
+    let mut sink = WarningSink::new("t");
+    let mut w = Walked { counts: BTreeMap::new(), pktmon: Vec::new(), warnings: Vec::new() };
+    let file = std::fs::File::open(p).expect("open");
+    walk::walk(std::io::BufReader::new(file), "t", &mut sink, |e, _| {
+        let id = if e.kind == HeaderKind::Event { e.id } else { 0 };
+        *w.counts.entry((e.provider.to_string(), id)).or_default() += 1;
+        if e.provider == rdplog::input::etl::pktmon::PKTMON {
+            w.pktmon.push((e.ts.0, e.id, e.data.to_vec()));
+        }
+    })
+    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    w.warnings = sink.list.iter().map(|w| w.message.clone()).collect();
+    w
+}
+
+/// A packet as `analyze` receives it: (frame, UTC ns, linktype, length).
+type Pkt = (u64, i64, u32, usize);
+
+/// Packets, warnings and stats of one trace read as a capture.
+fn packets(p: &Path) -> (Vec<Pkt>, Vec<String>, rdplog::input::pcap::CaptureStats) {
+    let mut sink = WarningSink::new("t");
+    let mut out = Vec::new();
+    let file = std::fs::File::open(p).expect("open");
+    let stats =
+        read_capture(file, "t", &mut sink, |pkt, _| out.push((pkt.frame, pkt.ts.0, pkt.linktype, pkt.data.len())))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    (out, sink.list.iter().map(|w| w.message.clone()).collect(), stats)
+}
+
+// Oracle: nsvpn_summary.txt, Windows `tracerpt` of nsvpn_PktMon_7119f51.etl — 5 buffers, 4601
+// events, and the per (GUID, event id) counts of its second table.
+#[test]
+fn nsvpn_event_counts_equal_tracerpt() {
+    let (Some(etl), Some(summary)) = (corpus("etl", "nsvpn_PktMon_7119f51.etl"), corpus("etl", "nsvpn_summary.txt"))
+    else {
+        return;
+    };
+    let text = std::fs::read_to_string(summary).expect("summary");
+    let mut expected: BTreeMap<(String, u16), u64> = BTreeMap::new();
+    let second = text.split("Event ID").nth(1).expect("per-id table");
+    for line in second.lines().filter(|l| l.starts_with("|") && l.contains('{')) {
+        let t: Vec<&str> = line.trim_matches('|').split_whitespace().collect();
+        let (count, id, guid): (u64, u16, &str) =
+            (t[0].parse().expect("count"), t[t.len() - 3].parse().expect("id"), t[t.len() - 1]);
+        *expected.entry((guid.trim_end_matches('|').to_string(), id)).or_default() += count;
+    }
+    let w = walk_file(&etl);
+    assert_eq!(w.counts, expected);
+    assert_eq!(w.counts.values().sum::<u64>(), 4601);
+    assert!(w.warnings.is_empty(), "{:?}", w.warnings);
+}
+
+// Oracle: nsvpn_PktMon_7119f51.txt, the author's `pktmon etl2txt` of the same file: every
+// PktMon event at the same 100-ns tick, and every packet line's PktGroupId, PktNumber,
+// Appearance and Component; the distinct (PktGroupId, PktNumber) pairs are the packets (345,
+// NOTES.md).
+#[test]
+fn nsvpn_matches_etl2txt_to_the_tick() {
+    let (Some(etl), Some(txt)) = (corpus("etl", "nsvpn_PktMon_7119f51.etl"), corpus("etl", "nsvpn_PktMon_7119f51.txt"))
+    else {
+        return;
+    };
+    let want = parse_etl2txt(&txt);
+    let w = walk_file(&etl);
+    let mut ours: Vec<i64> = w.pktmon.iter().map(|e| e.0).collect();
+    let mut theirs: Vec<i64> = want.iter().filter(|e| e.provider == "Microsoft-Windows-PktMon").map(|e| e.ns).collect();
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours.len(), 4514);
+    assert_eq!(ours, theirs);
+
+    let key = |ns: i64, g: u64, n: u64, a: u64, c: u64| (ns, g, n, a, c);
+    let mut theirs: Vec<_> = want
+        .iter()
+        .filter(|e| e.text.starts_with("PktGroupId"))
+        .map(|e| {
+            let t = &e.text;
+            key(e.ns, field(t, "PktGroupId"), field(t, "PktNumber"), field(t, "Appearance"), field(t, "Component"))
+        })
+        .collect();
+    let mut ours: Vec<_> = w
+        .pktmon
+        .iter()
+        .filter(|e| e.1 == 160)
+        .map(|(ns, _, d)| {
+            let a = rdplog::input::etl::pktmon::appearance(d).expect("packet event");
+            key(*ns, a.group, a.number.into(), a.appearance.into(), a.component.into())
+        })
+        .collect();
+    theirs.sort_unstable();
+    ours.sort_unstable();
+    assert_eq!(ours.len(), 3646);
+    assert_eq!(ours, theirs);
+
+    let distinct: std::collections::BTreeSet<(u64, u64)> = theirs.iter().map(|k| (k.1, k.2)).collect();
+    assert_eq!(distinct.len(), 345);
+    let (pkts, warnings, stats) = packets(&etl);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(pkts.len(), distinct.len());
+    assert_eq!(stats.packets, 345);
+    // Each packet is dated by one of its own appearances, and delivered in time order.
+    let times: std::collections::BTreeSet<i64> = theirs.iter().map(|k| k.0).collect();
+    assert!(pkts.iter().all(|p| times.contains(&p.1)));
+    assert!(pkts.windows(2).all(|w| w[0].1 <= w[1].1));
+    assert_eq!(stats.first.map(|t| t.rfc3339(7)).as_deref(), Some("2021-06-01T16:10:57.9762397Z"));
+}
+
+// Oracle: finalproject_packets.txt, `pktmon etl2txt` of finalproject_PktMon.etl: its 657
+// PktMon lines at the same ticks; no packet line, so no packet.
+#[test]
+fn finalproject_matches_etl2txt_and_has_no_packets() {
+    let (Some(etl), Some(txt)) = (corpus("etl", "finalproject_PktMon.etl"), corpus("etl", "finalproject_packets.txt"))
+    else {
+        return;
+    };
+    let want = parse_etl2txt(&txt);
+    let w = walk_file(&etl);
+    let mut ours: Vec<i64> = w.pktmon.iter().map(|e| e.0).collect();
+    let mut theirs: Vec<i64> = want.iter().filter(|e| e.provider == "Microsoft-Windows-PktMon").map(|e| e.ns).collect();
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours.len(), 657);
+    assert_eq!(ours, theirs);
+    assert!(w.warnings.is_empty(), "{:?}", w.warnings);
+    assert!(!w.pktmon.iter().any(|e| e.1 == 160 || e.1 == 170));
+    let (pkts, warnings, _) = packets(&etl);
+    assert!(pkts.is_empty());
+    assert_eq!(warnings.len(), 1, "only the no-packets note: {warnings:?}");
+    assert!(warnings[0].contains("without packet events"));
+}
+
+// Oracle: NOTES.md — demikernel: 160×114 = 38 ICMP echo packets; wswiki: 43 NDIS-PacketCapture
+// 1001 events, each a whole Ethernet frame (PacketStart|PacketEnd); finguard: 160×378 and
+// 170×28 (build 26200, each appearance with its own PktGroupId).
+#[test]
+fn other_packet_traces_read_without_warnings() {
+    for (name, events, packets_expected) in [
+        ("demikernel_PktMon.etl", 114, Some(38)),
+        ("wswiki_small-system-misc-ping.etl", 43, Some(43)),
+        ("finguard_PktMon.etl", 406, None),
+    ] {
+        let Some(etl) = corpus("etl", name) else { continue };
+        let w = walk_file(&etl);
+        assert!(w.warnings.is_empty(), "{name}: {:?}", w.warnings);
+        let (pkts, warnings, stats) = packets(&etl);
+        assert!(warnings.is_empty(), "{name}: {warnings:?}");
+        let detail = stats.detail.clone().unwrap_or_default();
+        assert!(detail.contains(&format!("{events} packet events")), "{name}: {detail}");
+        if let Some(n) = packets_expected {
+            assert_eq!(pkts.len(), n, "{name}");
+        }
+        assert!(pkts.len() <= events, "{name}");
+        assert!(pkts.windows(2).all(|w| w[0].1 <= w[1].1), "{name}: time order");
+    }
+    if let Some(etl) = corpus("etl", "wswiki_small-system-misc-ping.etl") {
+        let (pkts, _, _) = packets(&etl);
+        assert!(pkts.iter().all(|p| p.2 == rdplog::input::link::LINKTYPE_ETHERNET));
+    }
+    if let Some(etl) = corpus("etl", "finguard_PktMon.etl") {
+        let (_, _, stats) = packets(&etl);
+        let detail = stats.detail.unwrap_or_default();
+        assert_eq!(detail.matches(" dropped by ").count(), 5, "{detail}");
+        // Every packet pktmon saw dropped is delivered once, with where and why.
+        let mut sink = WarningSink::new("t");
+        let mut drops = Vec::new();
+        let file = std::fs::File::open(&etl).expect("open");
+        read_capture(file, "t", &mut sink, |p, _| drops.extend(p.dropped.map(|(c, r)| format!("{c}: {r}"))))
+            .expect("reads");
+        assert!(!drops.is_empty() && drops.len() <= 28, "{drops:?}");
+        assert!(drops.iter().any(|d| d.starts_with("tcpip.sys")), "{drops:?}");
+    }
+}
+
+// Oracle: NOTES.md section C — these traces hold no PktMon or NDIS-PacketCapture event; the
+// error names what they hold (AMSI {8e805eb3…}, PowerShell {a0c1853b…}).
+#[test]
+fn traces_without_packets_name_their_providers() {
+    for (name, provider) in [
+        ("etlparser_AMSITrace.etl", "{8e805eb3-6a8f-4a1e-90fa-a831d94e54a1}"),
+        ("etlparser_lxcore_kernel.etl", "{0cd1c309-0878-4515-83db-749843b3f5c9}"),
+        ("krabsetw_powershell.etl", "Microsoft-Windows-PowerShell {a0c1853b-5c40-4b15-8766-3cf1c58f985a}"),
+        ("perfview_SelfDescribingSingleEvent.etl", "{a61ea624-4944-55fc-c2a8-37838829438d}"),
+    ] {
+        let Some(etl) = corpus("etl", name) else { continue };
+        let w = walk_file(&etl);
+        assert!(w.warnings.is_empty(), "{name}: {:?}", w.warnings);
+        let out = rdplog(&["analyze", etl.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = stderr(&out);
+        assert!(err.contains("ETW trace without packets") && err.contains(provider), "{name}: {err}");
+        assert!(err.contains("{4d4f80d9-c8bd-4d73-bb5b-19c90402c5ac}"), "names PktMon: {err}");
+    }
+}
+
+/// The `analyze` inventory line of one corpus trace, read from a folder that also holds a
+/// file that is not an input (detection by content inside directories).
+#[test]
+fn etl_in_a_directory_is_found_by_content() {
+    let Some(etl) = corpus("etl", "demikernel_PktMon.etl") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(&etl, dir.path().join("trace.bin")).expect("copy");
+    std::fs::write(dir.path().join("notes.txt"), "hello").expect("write");
+    let r = analyze_json(dir.path());
+    let inputs = r["inputs"].as_array().expect("inputs");
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(inputs[0]["kind"], "etl");
+    assert_eq!(inputs[0]["records"], 38);
+    assert_eq!(inputs[0]["warnings"], 0);
+}
+
+/// Damage: every cut and a few overwritten spans of a real compressed trace give warnings or
+/// an error, never a panic, and never more packets than the intact file.
+#[test]
+fn damaged_traces_never_panic() {
+    let Some(etl) = corpus("etl", "nsvpn_PktMon_7119f51.etl") else { return };
+    let bytes = std::fs::read(etl).expect("read");
+    let run = |b: &[u8]| {
+        let mut sink = WarningSink::new("t");
+        let mut n = 0usize;
+        let r = read_capture(b, "t", &mut sink, |_, _| n += 1);
+        (r.is_ok(), n, sink.total())
+    };
+    for cut in (0..bytes.len()).step_by(997) {
+        let (ok, n, warnings) = run(&bytes[..cut]);
+        assert!(n <= 345);
+        if ok && cut > 2000 {
+            assert!(warnings > 0, "a cut at {cut} is reported");
+        }
+    }
+    for at in (0x500..bytes.len()).step_by(4099) {
+        let mut b = bytes.clone();
+        for x in &mut b[at..(at + 64).min(bytes.len())] {
+            *x ^= 0x5a;
+        }
+        let (_, n, _) = run(&b);
+        assert!(n <= 400);
+    }
+}
+
+/// Reads a whole (small) file, for the twin test.
+fn read_all(p: &Path) -> Vec<u8> {
+    let mut b = Vec::new();
+    std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut b)).expect("read");
+    b
+}
+
+#[path = "etl_writer.rs"]
+mod etl_writer;
+
+// Oracle: the certificate sample's own pcapng (samples/certificate): its pktmon twin, written
+// by `etl_writer` with every packet logged at two components, gives the same connections
+// (client, server, start, end) and the same verdicts.
+#[test]
+fn pktmon_twin_of_a_sample_gives_the_same_verdict() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/certificate");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let twin = dir.path().join("certificate");
+    copy_dir(&root, &twin);
+    let pcapng = twin.join("capture.pcapng");
+    let etl = etl_writer::pktmon_from_capture(&read_all(&pcapng));
+    std::fs::remove_file(&pcapng).expect("remove pcapng");
+    std::fs::write(twin.join("capture.etl"), etl).expect("write etl");
+    let a = analyze_json(&root);
+    let b = analyze_json(&twin);
+    let summary = |r: &serde_json::Value| -> Vec<String> {
+        r["connections"]
+            .as_array()
+            .expect("connections")
+            .iter()
+            .map(|c| format!("{} {} {} {} {}", c["client"], c["server"], c["start"], c["end"], c["verdict"]["cause"]))
+            .collect()
+    };
+    assert_eq!(summary(&a), summary(&b));
+    assert_eq!(a["diagnosis"]["cause"], b["diagnosis"]["cause"]);
+    assert_eq!(a["diagnosis"]["cause"], "certificate");
+    let kinds: Vec<&str> = b["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["kind"].as_str()).collect();
+    assert!(kinds.contains(&"etl"), "{kinds:?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
