@@ -136,7 +136,11 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
             [c2s, s2c].iter().any(|d| d.max_segment >= 1000 && !d.max_segment_acked && data_lost(d) >= 2);
         // The path did not recover: data retransmitted and still unacknowledged when a side gave
         // up, aborted, or the capture ended. Losses that recovered are an observation.
-        let stuck = [c2s, s2c].iter().any(|d| lost(d) > 0 && d.unacked_at_end);
+        // Data merely in flight when a healthy capture stops is not stuck: a retransmitted range
+        // must itself be unacknowledged, or the handshake itself had to be sent again.
+        let stuck = [c2s, s2c]
+            .iter()
+            .any(|d| lost(d) > 0 && d.unacked_at_end && (!d.last_retx_recovered || d.syn_fin_retransmissions > 0));
         let ending = matches!(t.ending, Ending::GaveUp | Ending::Abort | Ending::CaptureEnded);
         f.loss_unrecovered = f.retransmissions >= 2 && stuck && ending && !f.ended_in_order;
     }
