@@ -111,6 +111,20 @@ fn nsvpn_event_counts_equal_tracerpt() {
     assert!(w.warnings.is_empty(), "{:?}", w.warnings);
 }
 
+/// Walks `etl` and checks that its PktMon events sit at the same 100-ns ticks as the
+/// `pktmon etl2txt` listing `txt` (`count` of them); returns the listing and the walk.
+fn pktmon_ticks_match(etl: &Path, txt: &Path, count: usize) -> (Vec<TxtEvent>, Walked) {
+    let want = parse_etl2txt(txt);
+    let w = walk_file(etl);
+    let mut ours: Vec<i64> = w.pktmon.iter().map(|e| e.0).collect();
+    let mut theirs: Vec<i64> = want.iter().filter(|e| e.provider == "Microsoft-Windows-PktMon").map(|e| e.ns).collect();
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours.len(), count);
+    assert_eq!(ours, theirs);
+    (want, w)
+}
+
 // Oracle: nsvpn_PktMon_7119f51.txt, the author's `pktmon etl2txt` of the same file: every
 // PktMon event at the same 100-ns tick, and every packet line's PktGroupId, PktNumber,
 // Appearance and Component; the distinct (PktGroupId, PktNumber) pairs are the packets (345,
@@ -121,14 +135,7 @@ fn nsvpn_matches_etl2txt_to_the_tick() {
     else {
         return;
     };
-    let want = parse_etl2txt(&txt);
-    let w = walk_file(&etl);
-    let mut ours: Vec<i64> = w.pktmon.iter().map(|e| e.0).collect();
-    let mut theirs: Vec<i64> = want.iter().filter(|e| e.provider == "Microsoft-Windows-PktMon").map(|e| e.ns).collect();
-    ours.sort_unstable();
-    theirs.sort_unstable();
-    assert_eq!(ours.len(), 4514);
-    assert_eq!(ours, theirs);
+    let (want, w) = pktmon_ticks_match(&etl, &txt, 4514);
 
     let key = |ns: i64, g: u64, n: u64, a: u64, c: u64| (ns, g, n, a, c);
     let mut theirs: Vec<_> = want
@@ -174,14 +181,7 @@ fn finalproject_matches_etl2txt_and_has_no_packets() {
     else {
         return;
     };
-    let want = parse_etl2txt(&txt);
-    let w = walk_file(&etl);
-    let mut ours: Vec<i64> = w.pktmon.iter().map(|e| e.0).collect();
-    let mut theirs: Vec<i64> = want.iter().filter(|e| e.provider == "Microsoft-Windows-PktMon").map(|e| e.ns).collect();
-    ours.sort_unstable();
-    theirs.sort_unstable();
-    assert_eq!(ours.len(), 657);
-    assert_eq!(ours, theirs);
+    let (_, w) = pktmon_ticks_match(&etl, &txt, 657);
     assert!(w.warnings.is_empty(), "{:?}", w.warnings);
     assert!(!w.pktmon.iter().any(|e| e.1 == 160 || e.1 == 170));
     let (pkts, warnings, _) = packets(&etl);
