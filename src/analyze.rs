@@ -19,7 +19,7 @@ use crate::events::catalog::{TypedEvent, is_catalogued, type_event};
 use crate::events::evtx::{Keep, read_evtx_bytes_kept, read_evtx_file_kept};
 use crate::events::xml::read_xml;
 use crate::events::{LogStats, WinEvent};
-use crate::evidence::{self, Evidence, Observation, Origin};
+use crate::evidence::{self, Evidence, Frames, Observation, Origin, Unit};
 use crate::flow::{FlowStats, FlowTable};
 use crate::input::pcap::CaptureStats;
 use crate::input::{self, Input, Kind, hash};
@@ -507,7 +507,9 @@ pub fn analyze_capture_with(
         sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
     }
     let (finished, flow_stats) = table.finish(sink);
-    Ok((stats, flow_stats, connection::build(name, finished)))
+    let unit = if stats.format == "etl" { Unit::Event } else { Unit::Frame };
+    let frames = std::sync::Arc::new(Frames::single(name, unit));
+    Ok((stats, flow_stats, connection::build(name, &frames, finished)))
 }
 
 /// A stream that ends early when its deadline passes, remembering where (`stopped`). Its first

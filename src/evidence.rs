@@ -17,10 +17,104 @@ use crate::vocab::{CloseKind, Side};
 /// Where a piece of evidence can be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// A frame (1-based, as Wireshark numbers it) of the connection's capture.
-    Frame(u64),
+    /// A packet: its number in its own file (1-based, as Wireshark numbers frames; an ETW trace
+    /// numbers its events), and that file's name when the number alone does not find it (an
+    /// `.etl` trace, or a capture read in pieces).
+    Packet { n: u64, unit: Unit, file: Option<Arc<str>> },
     /// A record of an event log: the input's file name and the record id.
     Record { file: Arc<str>, record: u64 },
+}
+
+/// What a capture's packet numbers count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// pcap and pcapng records (Wireshark's frame numbers).
+    Frame,
+    /// ETW events of an `.etl` trace, in file order (`pktmon etl2txt`, `tracerpt`).
+    Event,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Frame => "frame",
+            Unit::Event => "event",
+        }
+    }
+}
+
+/// One file of a capture stream: the stream number of the packet before its first, its name
+/// and what its numbers count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub before: u64,
+    pub file: Arc<str>,
+    pub unit: Unit,
+}
+
+/// How the packet numbers of one capture stream map back to its files: one file (numbers are
+/// the file's own), or the pieces of a rotated capture read as one stream (numbers run on
+/// across the pieces; each maps back to its file and its number there).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frames {
+    /// In stream order; never empty.
+    parts: Vec<Part>,
+}
+
+impl Frames {
+    /// A single file, `file` being how reports name it.
+    pub fn single(file: &str, unit: Unit) -> Frames {
+        Frames::pieces(vec![Part { before: 0, file: base_name(file).into(), unit }])
+    }
+
+    /// Pieces of one capture, in stream order (`parts` must not be empty: a single unnamed part
+    /// is used instead).
+    pub fn pieces(mut parts: Vec<Part>) -> Frames {
+        if parts.is_empty() {
+            parts.push(Part { before: 0, file: "".into(), unit: Unit::Frame });
+        }
+        Frames { parts }
+    }
+
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// The part a stream number falls in, and the number within that part.
+    pub fn locate(&self, n: u64) -> (&Part, u64) {
+        let i = self.parts.partition_point(|p| p.before < n).saturating_sub(1);
+        let p = &self.parts[i.min(self.parts.len() - 1)];
+        (p, n.saturating_sub(p.before))
+    }
+
+    /// The origin of stream packet `n`: the file is named for pieces and for `.etl` events.
+    pub fn origin(&self, n: u64) -> Origin {
+        let (p, local) = self.locate(n);
+        let named = self.parts.len() > 1 || p.unit != Unit::Frame;
+        Origin::Packet { n: local, unit: p.unit, file: named.then(|| p.file.clone()) }
+    }
+}
+
+impl Frames {
+    /// Maps evidence built from stream numbers (`Evidence::packet`) to its files' numbers.
+    pub fn resolve(&self, ev: &mut [Evidence]) {
+        for e in ev {
+            if let Origin::Packet { n, file: None, unit: Unit::Frame } = e.origin {
+                e.origin = self.origin(n);
+            }
+        }
+    }
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Frames::pieces(Vec::new())
+    }
+}
+
+/// The file name part of a path.
+fn base_name(path: &str) -> &str {
+    std::path::Path::new(path).file_name().and_then(|f| f.to_str()).unwrap_or(path)
 }
 
 /// Where evidence comes from: a capture or a log.
@@ -43,21 +137,28 @@ impl Source {
 impl Origin {
     pub fn source(&self) -> Source {
         match self {
-            Origin::Frame(_) => Source::Packet,
+            Origin::Packet { .. } => Source::Packet,
             Origin::Record { .. } => Source::Event,
         }
     }
 
-    /// `frame 12` or `System.evtx#4711` (DESIGN.md JSON `evidence[].ref`).
+    /// `frame 12`, `frame 12 of part2.pcap`, `event 40 of trace.etl` or `System.evtx#4711`
+    /// (DESIGN.md JSON `evidence[].ref`).
     pub fn reference(&self) -> String {
         match self {
-            Origin::Frame(n) => format!("frame {n}"),
+            Origin::Packet { n, unit, file: None } => format!("{} {n}", unit.as_str()),
+            Origin::Packet { n, unit, file: Some(f) } => format!("{} {n} of {f}", unit.as_str()),
             Origin::Record { file, record } => format!("{file}#{record}"),
         }
     }
 
     pub fn is_packet(&self) -> bool {
-        matches!(self, Origin::Frame(_))
+        matches!(self, Origin::Packet { .. })
+    }
+
+    /// The reference names its file (`reference` is enough to find it).
+    pub fn names_file(&self) -> bool {
+        !matches!(self, Origin::Packet { file: None, .. })
     }
 }
 
@@ -163,8 +264,9 @@ pub struct Evidence {
 }
 
 impl Evidence {
-    pub fn packet(time: Ts, frame: u64, side: Side, kind: Kind, text: String) -> Evidence {
-        Evidence { time, origin: Origin::Frame(frame), side, kind, text }
+    /// Evidence from stream packet `n`; `Frames::resolve` later maps the number to its file.
+    pub fn packet(time: Ts, n: u64, side: Side, kind: Kind, text: String) -> Evidence {
+        Evidence { time, origin: Origin::Packet { n, unit: Unit::Frame, file: None }, side, kind, text }
     }
 
     /// The event's provider and id, for event evidence.

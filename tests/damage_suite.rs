@@ -167,7 +167,7 @@ fn read_capture(what: &str, bytes: &[u8]) -> Result<Cap, String> {
         })
         .map_err(|e| e.to_string())?;
         let (finished, _) = table.finish(&mut sink);
-        let connections = rdplog::connection::build(CAP, finished).len();
+        let connections = rdplog::connection::build_file(CAP, finished).len();
         Ok(Cap { packets: stats.packets, offsets, warnings: sink.list, connections })
     })
 }

@@ -7,6 +7,7 @@
 //! `phases` judges the ladder, `handshake` the X.224 and TLS steps, `teardown` the ending.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::Serializer;
 
@@ -20,7 +21,7 @@ use phases::{failed_phase, negotiation_phase, nla_phase, session_phase, tcp_phas
 pub use teardown::{Ending, Teardown};
 use teardown::{teardown, teardown_evidence};
 
-use crate::evidence::{Evidence, Kind};
+use crate::evidence::{Evidence, Frames, Kind};
 use crate::flow::icmp::IcmpKind;
 use crate::flow::tcp::{At, TcpDir};
 use crate::flow::udp::UdpFlow;
@@ -85,6 +86,9 @@ pub struct Connection {
     /// report writes it merged with the joined events (`report::json`).
     pub evidence: Vec<Evidence>,
     pub notes: Vec<String>,
+    /// How the packet numbers in `tcp`, `tls` and `udp` map to files (the evidence's origins
+    /// are already mapped).
+    pub frames: Arc<Frames>,
     sort_key: (Ts, u64),
 }
 
@@ -111,8 +115,14 @@ pub struct TlsFacts {
     pub handshake_done: Option<At>,
 }
 
-/// Turns finished flows into numbered connection records, sorted by first packet.
-pub fn build(input: &str, flows: Vec<Finished>) -> Vec<Connection> {
+/// `build` for one pcap or pcapng file named `input`.
+pub fn build_file(input: &str, flows: Vec<Finished>) -> Vec<Connection> {
+    build(input, &Arc::new(Frames::single(input, crate::evidence::Unit::Frame)), flows)
+}
+
+/// Turns finished flows into numbered connection records, sorted by first packet. `frames` maps
+/// the flows' packet numbers to the files they came from.
+pub fn build(input: &str, frames: &Arc<Frames>, flows: Vec<Finished>) -> Vec<Connection> {
     let mut tcp: Vec<&TcpFlow> = Vec::new();
     let mut udp: Vec<&UdpFlow> = Vec::new();
     for f in &flows {
@@ -126,6 +136,8 @@ pub fn build(input: &str, flows: Vec<Finished>) -> Vec<Connection> {
     out.sort_by_key(|c| c.sort_key);
     for (i, c) in out.iter_mut().enumerate() {
         c.id = format!("C{}", i + 1);
+        frames.resolve(&mut c.evidence);
+        c.frames = frames.clone();
     }
     out
 }
@@ -227,6 +239,7 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         udp: None,
         evidence: ev,
         notes,
+        frames: Arc::default(),
         sort_key: (f.first.ts, f.first.frame),
     }
 }
@@ -325,6 +338,7 @@ pub fn from_events(client: Endpoint, server: Endpoint, start: Ts, end: Ts, input
         udp: None,
         evidence: Vec::new(),
         notes: Vec::new(),
+        frames: Arc::default(),
         sort_key: (start, 0),
     }
 }
@@ -406,6 +420,7 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         udp: Some(u.clone()),
         evidence: ev,
         notes: Vec::new(),
+        frames: Arc::default(),
         sort_key: (u.first.ts, u.first.frame),
     }
 }

@@ -254,7 +254,7 @@ pub fn detail(a: &Analysis, index: &EventIndex, t: &Attempt, r: &Redactor) -> De
                     Some(format!("{off:+.3} s ({conf} confidence)")),
                 )
             }
-            None if !e.origin.is_packet() => (e.origin.reference(), None, None),
+            None if e.origin.names_file() => (e.origin.reference(), None, None),
             None => (format!("{} of {}", e.origin.reference(), super::model::file_name(&c.input)), None, None),
         };
         rows.push(Row {

@@ -254,7 +254,7 @@ fn base_name(path: &str) -> &str {
 fn record_key(o: &Origin) -> Option<(&str, u64)> {
     match o {
         Origin::Record { file, record } => Some((file, *record)),
-        Origin::Frame(_) => None,
+        Origin::Packet { .. } => None,
     }
 }
 
