@@ -350,12 +350,7 @@ mod tests {
             Ts(start_s * S + S / 2),
             "cap.pcap".into(),
         );
-        c.tcp = Some(crate::connection::TcpFacts {
-            client_to_server: Default::default(),
-            server_to_client: Default::default(),
-            icmp: Vec::new(),
-            payload_gaps: 0,
-        });
+        c.tcp = Some(crate::connection::TcpFacts::default());
         c
     }
 

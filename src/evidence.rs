@@ -214,6 +214,14 @@ pub enum Kind {
     },
     /// A T.125 Disconnect Provider Ultimatum (ITU-T T.125 §11.15), readable without TLS.
     DisconnectUltimatum,
+    /// The capturing host dropped a packet inside its own stack (pktmon event 170): `reason`
+    /// is pktmon's code; `firewall` when it names a filter or policy (the Windows Filtering
+    /// Platform, IPsec, a blocked port); `syn` when the packet was the client's SYN.
+    HostDrop {
+        reason: u32,
+        firewall: bool,
+        syn: bool,
+    },
     RdpUdpSyn,
     RdpUdpSynAck,
     /// A Windows event joined to the connection.
@@ -244,6 +252,7 @@ impl Kind {
             Kind::Icmp { .. } => "icmp",
             Kind::Close { .. } => "close",
             Kind::DisconnectUltimatum => "disconnect-ultimatum",
+            Kind::HostDrop { .. } => "host-drop",
             Kind::RdpUdpSyn => "rdp-udp-syn",
             Kind::RdpUdpSynAck => "rdp-udp-syn-ack",
             Kind::Event { .. } => "event",
@@ -315,6 +324,8 @@ pub enum Sig {
     Close,
     ForgedRst,
     DisconnectUltimatum,
+    /// A packet a host's filter or policy dropped inside its own stack (pktmon).
+    FirewallDrop,
     RdpUdpSyn,
     RdpUdpSynAck,
     /// An event of this provider (the catalogue's full name) with one of these ids.
@@ -346,6 +357,7 @@ impl Sig {
             | (Sig::Close, Kind::Close { .. })
             | (Sig::ForgedRst, Kind::Close { ttl_mismatch: true, .. })
             | (Sig::DisconnectUltimatum, Kind::DisconnectUltimatum)
+            | (Sig::FirewallDrop, Kind::HostDrop { firewall: true, .. })
             | (Sig::RdpUdpSyn, Kind::RdpUdpSyn)
             | (Sig::RdpUdpSynAck, Kind::RdpUdpSynAck) => true,
             (Sig::Event(p, ids), Kind::Event { provider, id }) => &**provider == p && ids.contains(id),

@@ -4,7 +4,6 @@
 //! against the sample's pcapng.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use rdplog::error::WarningSink;
@@ -225,8 +224,10 @@ fn other_packet_traces_read_without_warnings() {
         let mut sink = WarningSink::new("t");
         let mut drops = Vec::new();
         let file = std::fs::File::open(&etl).expect("open");
-        read_capture(file, "t", &mut sink, |p, _| drops.extend(p.dropped.map(|(c, r)| format!("{c}: {r}"))))
-            .expect("reads");
+        read_capture(file, "t", &mut sink, |p, _| {
+            drops.extend(p.dropped.map(|d| format!("{}: {}", d.component, d.reason)))
+        })
+        .expect("reads");
         assert!(!drops.is_empty() && drops.len() <= 28, "{drops:?}");
         assert!(drops.iter().any(|d| d.starts_with("tcpip.sys")), "{drops:?}");
     }
@@ -299,18 +300,29 @@ fn damaged_traces_never_panic() {
 }
 
 /// Reads a whole (small) file, for the twin test.
+#[cfg(feature = "samples")]
 fn read_all(p: &Path) -> Vec<u8> {
+    use std::io::Read;
     let mut b = Vec::new();
     std::fs::File::open(p).and_then(|mut f| f.read_to_end(&mut b)).expect("read");
     b
 }
 
-#[path = "etl_writer.rs"]
-mod etl_writer;
+/// The pktmon twin of a pcap/pcapng capture: its packets as a host logs what it receives
+/// (`synth::etl_writer::received`: at the NIC, then at tcpip.sys).
+#[cfg(feature = "samples")]
+fn pktmon_from_capture(capture: &[u8]) -> Vec<u8> {
+    let mut pkts = Vec::new();
+    let mut sink = rdplog::error::WarningSink::new("twin");
+    rdplog::input::read_capture(capture, "twin", &mut sink, |p, _| pkts.push((p.ts, p.linktype, p.data.to_vec())))
+        .expect("capture reads");
+    rdplog::synth::etl_writer::received(&pkts)
+}
 
 // Oracle: the certificate sample's own pcapng (samples/certificate): its pktmon twin, written
-// by `etl_writer` with every packet logged at two components, gives the same connections
-// (client, server, start, end) and the same verdicts.
+// by `synth::etl_writer` with every packet logged at two components, gives the same
+// connections (client, server, start, end) and the same verdicts.
+#[cfg(feature = "samples")]
 #[test]
 fn pktmon_twin_of_a_sample_gives_the_same_verdict() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/certificate");
@@ -318,7 +330,7 @@ fn pktmon_twin_of_a_sample_gives_the_same_verdict() {
     let twin = dir.path().join("certificate");
     copy_dir(&root, &twin);
     let pcapng = twin.join("capture.pcapng");
-    let etl = etl_writer::pktmon_from_capture(&read_all(&pcapng));
+    let etl = pktmon_from_capture(&read_all(&pcapng));
     std::fs::remove_file(&pcapng).expect("remove pcapng");
     std::fs::write(twin.join("capture.etl"), etl).expect("write etl");
     let a = analyze_json(&root);
@@ -338,6 +350,7 @@ fn pktmon_twin_of_a_sample_gives_the_same_verdict() {
     assert!(kinds.contains(&"etl"), "{kinds:?}");
 }
 
+#[cfg(feature = "samples")]
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read_dir").flatten() {
@@ -348,4 +361,77 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&p, to.join(e.file_name())).expect("copy");
         }
     }
+}
+
+// Oracle: the twin pcapng of the same packets (`synth::scenarios::host_firewall_pcapng`) and the
+// writer's layout: the bundled pktmon sample gives the same connection and cause as its pcapng,
+// and only the .etl proves where the SYNs died: each SYN's evidence points at the pktmon 160
+// event (by the walker's file-order numbering) whose payload is that SYN, and pktmon's drops
+// (170, reason 1231) are evidence from the server's side.
+#[cfg(feature = "samples")]
+#[test]
+fn pktmon_sample_matches_its_pcapng_twin_and_names_the_host_firewall() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/host-firewall");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let twin = dir.path().join("capture.pcapng");
+    std::fs::write(&twin, rdplog::synth::scenarios::host_firewall_pcapng().expect("twin")).expect("write twin");
+    let a = analyze_json(&root);
+    let b = analyze_json(&twin);
+    let conns = |r: &serde_json::Value| -> Vec<String> {
+        r["connections"]
+            .as_array()
+            .expect("connections")
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {} {} {} {}",
+                    c["client"], c["server"], c["start"], c["failed_phase"], c["verdict"]["cause"]
+                )
+            })
+            .collect()
+    };
+    assert_eq!(conns(&a), conns(&b));
+    assert_eq!(
+        conns(&a),
+        ["\"10.20.30.41:55101\" \"10.20.1.15:3389\" \"2026-03-02T09:15:01.000000Z\" \"tcp\" \"firewall-block\""]
+    );
+    assert_eq!(a["diagnosis"]["cause"], b["diagnosis"]["cause"]);
+    let ev = |r: &serde_json::Value, kind: &str| -> Vec<(String, String)> {
+        r["connections"][0]["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| (e["ref"].as_str().unwrap_or("").to_string(), e["side"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    let drops = ev(&a, "host-drop");
+    assert_eq!(drops.len(), 4, "{drops:?}");
+    assert!(drops.iter().all(|(_, side)| side == "server"), "{drops:?}");
+    assert!(ev(&b, "host-drop").is_empty());
+    let tcp = &a["connections"][0]["tcp"]["host_drops"];
+    assert_eq!(tcp["total"], 4);
+    assert_eq!(tcp["first"][0]["reason_code"], 1231);
+    assert_eq!(tcp["first"][0]["component"], "tcpip.sys (component 2)");
+    // "event N of capture.etl": N is the file-order number of the NIC's 160 event for the SYN.
+    let syn = ev(&a, "syn");
+    let n: u64 = syn[0]
+        .0
+        .strip_prefix("event ")
+        .and_then(|r| r.strip_suffix(" of capture.etl"))
+        .and_then(|n| n.parse().ok())
+        .expect("ref");
+    let mut found = None;
+    let file = std::fs::File::open(root.join("capture.etl")).expect("open");
+    walk::walk(file, "t", &mut WarningSink::new("t"), |e, _| {
+        if e.index == n {
+            found = Some((e.provider, e.id, e.data.to_vec()));
+        }
+    })
+    .expect("walk");
+    let (provider, id, data) = found.expect("event N");
+    assert_eq!((provider, id), (rdplog::input::etl::pktmon::PKTMON, 160));
+    let p = rdplog::input::etl::pktmon::appearance(&data).expect("packet event");
+    assert_eq!(p.component, 1, "the NIC's appearance, the closest to the wire");
+    assert_eq!(p.payload.get(14 + 20 + 13).map(|f| f & 0x12), Some(0x02), "a bare SYN");
 }

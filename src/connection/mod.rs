@@ -92,12 +92,16 @@ pub struct Connection {
     sort_key: (Ts, u64),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TcpFacts {
     pub client_to_server: TcpDir,
     pub server_to_client: TcpDir,
     pub icmp: Vec<crate::flow::icmp::IcmpError>,
     pub payload_gaps: u32,
+    /// Packets the capturing host dropped in its own stack (pktmon), the first few, and how
+    /// many in all.
+    pub drops: Vec<crate::flow::Dropped>,
+    pub drops_total: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -191,6 +195,15 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         let text = format!("ICMP {} from {} (type {}, code {}{mtu})", e.kind, e.from, e.icmp_type, e.code);
         push(&mut ev, e.at, Side::Path, icmp_kind(e), text);
     }
+    for d in &f.drops {
+        push(&mut ev, d.at, drop_side(d), host_drop_kind(d), host_drop_text(d));
+    }
+    if f.drops_total as usize > f.drops.len() {
+        notes.push(format!(
+            "the capturing host dropped {} of this connection's packets in its own stack",
+            f.drops_total
+        ));
+    }
     if f.capture_duplicates > 0 {
         notes.push(format!(
             "{} packet(s) appear twice in the capture (same header within 1 ms); counted once",
@@ -234,6 +247,8 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
             server_to_client: f.s2c.clone(),
             icmp: f.icmp.clone(),
             payload_gaps: f.payload_gaps,
+            drops: f.drops.clone(),
+            drops_total: f.drops_total,
         }),
         tls: tls_facts,
         udp: None,
@@ -246,6 +261,28 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
 
 fn push(ev: &mut Vec<Evidence>, at: At, side: Side, kind: Kind, text: String) {
     ev.push(Evidence::packet(at.ts, at.frame, side, kind, text));
+}
+
+/// The host that dropped a packet: the capturing host, which received it (inbound) or sent it.
+fn drop_side(d: &crate::flow::Dropped) -> Side {
+    if d.to_server == d.inbound { Side::Server } else { Side::Client }
+}
+
+fn host_drop_kind(d: &crate::flow::Dropped) -> Kind {
+    let (_, class) = crate::input::etl::pktmon::drop_reason(d.reason);
+    Kind::HostDrop { reason: d.reason, firewall: class == crate::input::etl::pktmon::DropClass::Firewall, syn: d.syn }
+}
+
+fn host_drop_text(d: &crate::flow::Dropped) -> String {
+    let (reason, _) = crate::input::etl::pktmon::drop_reason(d.reason);
+    let what = match (d.syn, d.to_server) {
+        (true, true) => "the client's SYN",
+        (true, false) => "the server's SYN+ACK",
+        (false, true) => "a packet from the client",
+        (false, false) => "a packet from the server",
+    };
+    let host = drop_side(d);
+    format!("the {host}'s own network stack dropped {what} at {}: {reason}", d.component)
 }
 
 fn icmp_kind(e: &crate::flow::icmp::IcmpError) -> Kind {

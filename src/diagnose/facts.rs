@@ -8,6 +8,7 @@
 use crate::connection::{Connection, Ending, Phase};
 use crate::correlate::Joined;
 use crate::events::catalog::{Kind, TypedEvent};
+use crate::evidence::Kind as EvKind;
 use crate::rdp::analyzer::Security;
 use crate::vocab::{CloseKind, Side, Stage, Transport};
 
@@ -22,6 +23,9 @@ pub struct Facts<'a> {
     pub tcp_refused: bool,
     pub tcp_unanswered: bool,
     pub icmp_admin: bool,
+    /// A host's filter or policy dropped the client's SYN inside that host's own stack (pktmon
+    /// saw it): which host.
+    pub syn_firewall_drop: Option<Side>,
     pub icmp_mtu: Option<u32>,
     pub neg_failure: Option<u32>,
     /// ClientHello sent, no ServerHello, and the server closed the connection.
@@ -125,6 +129,10 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
     if let Some(tcp) = &c.tcp {
         f.icmp_admin = tcp.icmp.iter().any(|e| e.kind == crate::flow::icmp::IcmpKind::AdminProhibited);
         f.icmp_mtu = tcp.icmp.iter().find_map(|e| e.mtu);
+        f.syn_firewall_drop = c.evidence.iter().find_map(|e| match e.kind {
+            EvKind::HostDrop { firewall: true, syn: true, .. } => Some(e.side),
+            _ => None,
+        });
         let (c2s, s2c) = (&tcp.client_to_server, &tcp.server_to_client);
         // Spurious retransmissions (data the peer already had) are no loss; SYN, SYN+ACK and FIN
         // sent again are.

@@ -344,12 +344,7 @@ mod tests {
         let mut c = refused();
         c.phases.tcp = Phase::Ok;
         c.failed_phase = None;
-        c.tcp = Some(crate::connection::TcpFacts {
-            client_to_server: Default::default(),
-            server_to_client: Default::default(),
-            icmp: Vec::new(),
-            payload_gaps: 0,
-        });
+        c.tcp = Some(crate::connection::TcpFacts::default());
         c.teardown = crate::connection::Teardown {
             how: crate::vocab::CloseKind::Rst,
             by: Some(Side::Client),

@@ -158,15 +158,16 @@ pub static RULES: &[Rule] = &[
         title: "a host or network firewall blocked the connection",
         severity: Severity::Error,
         client_code: ClientCode { text: "0x204 (516) or 0x108 (264, timed out)", disconnect: &[0x204, 0x108], extended: &[] },
-        decisive: &[(Sig::Icmp, None), (Sig::SynUnanswered, None), (Sig::Syn, Some(Side::Client))],
+        decisive: &[(Sig::FirewallDrop, None), (Sig::Icmp, None), (Sig::SynUnanswered, None), (Sig::Syn, Some(Side::Client))],
         fix: &[
             Fix { step: "Open TCP 3389 (and UDP 3389; TCP 443 for RD Gateway) on the host firewall, the NSG/cloud firewall and any network firewall in between", answers: &[Answer::Wire("SYN unanswered or ICMP administratively prohibited"), Answer::Event("WFP 5152/5157 drops")] },
-            Fix { step: "On the server: `Get-NetFirewallRule -DisplayGroup 'Remote Desktop' | Enable-NetFirewallRule`; on the client side allow mstsc.exe outbound", answers: &[] },
+            Fix { step: "On the server: `Get-NetFirewallRule -DisplayGroup 'Remote Desktop' | Enable-NetFirewallRule`; on the client side allow mstsc.exe outbound", answers: &[Answer::Wire("pktmon: the host's own filtering platform dropped the SYN")] },
             Fix { step: "Confirm from another client with `Test-NetConnection <server> -Port 3389`; behind an RD Gateway, run it from the gateway to the RD Session Host", answers: &[Answer::Event("RD Gateway 304")] },
         ],
         references: &["rdp-facts.md §6 N2, N3", "rdp-facts.md §4.8 (5152/5157)"],
         packets: |f| {
-            if f.icmp_admin { Some((0.8, "an ICMP 'administratively prohibited' answered the connection".into())) }
+            if let Some(host) = f.syn_firewall_drop { Some((0.9, format!("the {host}'s own network stack dropped the client's SYN for a filter or policy (pktmon): the {host}'s host firewall, not the network"))) }
+            else if f.icmp_admin { Some((0.8, "an ICMP 'administratively prohibited' answered the connection".into())) }
             else if f.tcp_unanswered { Some((0.6, "the SYN was retransmitted and never answered".into())) }
             else { None }
         },

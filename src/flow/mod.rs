@@ -82,6 +82,23 @@ impl Tail {
     }
 }
 
+/// A packet of the flow that the capturing host dropped inside its own stack (pktmon).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    pub at: At,
+    /// Sent by the client.
+    pub to_server: bool,
+    pub syn: bool,
+    /// The component that dropped it and pktmon's reason code.
+    pub component: std::sync::Arc<str>,
+    pub reason: u32,
+    /// Arriving at the capturing host (leaving it otherwise).
+    pub inbound: bool,
+}
+
+/// Host drops kept per flow (all are counted).
+const MAX_DROPS_PER_FLOW: usize = 8;
+
 /// One TCP connection with everything the capture tells about it.
 #[derive(Debug)]
 pub struct TcpFlow {
@@ -106,6 +123,9 @@ pub struct TcpFlow {
     /// first bytes, enough to read a closing PDU (a T.125 Disconnect Provider Ultimatum) after
     /// the analyzer stopped reading.
     pub tail: [Option<Tail>; 2],
+    /// Packets the capturing host dropped (the first `MAX_DROPS_PER_FLOW`), and how many.
+    pub drops: Vec<Dropped>,
+    pub drops_total: u32,
     recent: [[Option<(SegSig, Ts)>; DUPLICATE_LOOKBACK]; 2],
     recent_next: [usize; 2],
     /// Time of the most recent SYN, and the initial round-trip time (that SYN to the first
@@ -133,6 +153,8 @@ impl TcpFlow {
             payload_gaps: 0,
             capture_duplicates: 0,
             rdp: RdpAnalyzer::new(),
+            drops: Vec::new(),
+            drops_total: 0,
             recent: [[None; DUPLICATE_LOOKBACK]; 2],
             recent_next: [0, 0],
             last_syn: None,
@@ -432,6 +454,19 @@ impl FlowTable {
             checksum: t.checksum(),
         };
         let idx = if to_server { 0 } else { 1 };
+        if let Some(d) = pkt.dropped {
+            flow.drops_total = flow.drops_total.saturating_add(1);
+            if flow.drops.len() < MAX_DROPS_PER_FLOW {
+                flow.drops.push(Dropped {
+                    at,
+                    to_server,
+                    syn: seg.syn,
+                    component: d.component.into(),
+                    reason: d.reason,
+                    inbound: d.inbound,
+                });
+            }
+        }
         let sig = SegSig {
             seq: seg.seq,
             ack: seg.ack,

@@ -39,9 +39,19 @@ pub struct Packet<'a> {
     /// Byte offset of the record in the (decompressed) file.
     pub offset: u64,
     /// Where the capturing host itself dropped this packet, for captures that log it (pktmon
-    /// event 170): the component's name and the drop reason, e.g. ("tcpip.sys (component 101)",
-    /// "Filtered"). `None` for every pcap/pcapng packet.
-    pub dropped: Option<(&'a str, &'a str)>,
+    /// event 170). `None` for every pcap/pcapng packet.
+    pub dropped: Option<HostDrop<'a>>,
+}
+
+/// A packet the capturing host dropped inside its own network stack (pktmon event 170).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostDrop<'a> {
+    /// The component that dropped it, e.g. "tcpip.sys (component 101)".
+    pub component: &'a str,
+    /// pktmon's drop reason code (`input::etl::pktmon::drop_reason`).
+    pub reason: u32,
+    /// The packet was arriving at the capturing host; it was leaving it otherwise.
+    pub inbound: bool,
 }
 
 /// What a capture contained, besides its packets.

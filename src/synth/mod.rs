@@ -16,6 +16,7 @@
 
 pub mod binxml_writer;
 pub mod conversation;
+pub mod etl_writer;
 pub mod evtx_writer;
 pub mod rdp;
 pub mod scenario_logs;

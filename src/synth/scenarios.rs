@@ -21,6 +21,9 @@ mod early;
 mod hard;
 mod kit;
 mod late;
+mod pktmon;
+
+pub use pktmon::host_firewall_pcapng;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -150,6 +153,11 @@ pub const SCENARIOS: &[Scenario] = &[
         folder: "disagreeing-evidence", file: "capture.pcap", gzip_logs: true, build: early::disagreeing_evidence,
         about: "packets: the server resets right after the ClientHello (a certificate signature); server logs: Schannel 36874 (no common cipher) + 36888 alert 40 at the same moment",
         expected: expect!("tls-mismatch", Some("10.20.30.41:57301"), Some("tls"), "a RST after the ClientHello fits any server-side TLS failure; Schannel 36874 + 36888 (40) name which: no common cipher suite (the RDP stack dropped the connection instead of sending the alert); certificate stays a competing explanation"),
+    },
+    Scenario {
+        folder: "host-firewall", file: "capture.etl", gzip_logs: false, build: pktmon::host_firewall,
+        about: "recorded on the session host with pktmon (an .etl, read directly): four SYNs from the client reach the server's NIC and its own tcpip.sys drops each (drop reason 1231, the firewall's accept inspection); an SMB exchange in the background; no logs",
+        expected: expect!("firewall-block", Some("10.20.30.41:55101"), Some("tcp"), "pktmon shows the server's own stack dropping every SYN for a filter (1231): the host firewall, not the network; the same packets without pktmon's drops only show unanswered SYNs"),
     },
     Scenario {
         folder: "after-the-failure", file: "capture.pcap", gzip_logs: true, build: hard::after_the_failure,

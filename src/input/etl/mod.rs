@@ -23,7 +23,7 @@ use std::io::Read;
 
 use crate::error::{Error, Result, WarningSink};
 use crate::input::link::{self, Skip};
-use crate::input::pcap::{CaptureStats, Packet};
+use crate::input::pcap::{CaptureStats, HostDrop, Packet};
 use crate::time::Ts;
 use walk::{Event, Guid, HeaderKind};
 
@@ -57,8 +57,8 @@ struct Held {
     /// higher wins.
     rank: (u8, i64, i32),
     component: Option<u16>,
-    /// pktmon: the appearance's id was dropped there (event 170).
-    dropped: Option<(u16, u32)>,
+    /// pktmon: where the packet was dropped (event 170): component, reason, inbound.
+    dropped: Option<(u16, u32, bool)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -140,10 +140,10 @@ impl Extractor {
             );
             return;
         };
-        let dropped = (ev.id == pktmon::EVENT_DROP).then_some((a.component, a.drop_reason));
-        if let Some(d) = dropped {
+        let dropped = (ev.id == pktmon::EVENT_DROP).then_some((a.component, a.drop_reason, !a.outbound()));
+        if let Some((c, r, _)) = dropped {
             self.pktmon_drops += 1;
-            *self.drops.entry(d).or_default() += 1;
+            *self.drops.entry((c, r)).or_default() += 1;
         }
         let Some(linktype) = a.linktype() else {
             self.unframed += 1;
@@ -251,7 +251,7 @@ impl Extractor {
         if (h.data.len() as u32) < h.orig_len {
             s.truncated_by_snaplen += 1;
         }
-        let drop = h.dropped.map(|(c, r)| (self.component_name(c), pktmon::drop_reason(r)));
+        let drop = h.dropped.map(|(c, r, inbound)| (self.component_name(c), r, inbound));
         let pkt = Packet {
             frame: h.event,
             ts: h.ts,
@@ -259,7 +259,7 @@ impl Extractor {
             data: &h.data,
             orig_len: h.orig_len,
             offset: h.offset,
-            dropped: drop.as_ref().map(|(c, r)| (c.as_str(), r.as_str())),
+            dropped: drop.as_ref().map(|(c, r, inbound)| HostDrop { component: c, reason: *r, inbound: *inbound }),
         };
         out(&pkt, warn);
     }
@@ -409,7 +409,7 @@ pub fn read_packets<R: Read>(
         let d: Vec<String> = x
             .drops
             .iter()
-            .map(|((c, r), n)| format!("{n} dropped by {}: {}", x.component_name(*c), pktmon::drop_reason(*r)))
+            .map(|((c, r), n)| format!("{n} dropped by {}: {}", x.component_name(*c), pktmon::drop_reason(*r).0))
             .collect();
         detail.push_str(&format!("; {}", d.join(", ")));
     }

@@ -85,60 +85,89 @@ pub fn component(data: &[u8]) -> Option<(u16, String)> {
     Some((id, String::from_utf16_lossy(&units)))
 }
 
-/// A drop reason's name: the `PktMon_DropReason` table of microsoft/NetMon_Parsers_for_PacketMon
-/// (2018). Later Windows builds added reasons; those are shown by number.
-pub fn drop_reason(code: u32) -> String {
-    let name = match code {
-        0 => "Unspecified",
-        1 => "Invalid Data",
-        2 => "Invalid Packet",
-        3 => "Insufficient resources",
-        4 => "Adapter not ready",
-        5 => "Media Disconnected",
-        6 => "Not accepted",
-        7 => "Device busy",
-        8 => "Filtered",
-        9 => "Filtered VLAN",
-        10 => "Unauthorized VLAN",
-        11 => "Unauthorized MAC",
-        12 => "Failed security policy",
-        13 => "Failed pVlan setting",
-        14 => "QoS drop",
-        15 => "IPSec drop",
-        16 => "Spoofed MAC address is not allowed",
-        17 => "Failed DHCP guard",
-        18 => "Failed Router Guard",
-        19 => "Bridge is not allowed inside VM",
-        20 => "Virtual Subnet ID does not match",
-        21 => "Required vSwitch extension is missing",
-        22 => "Creating vSwitch over another vSwitch is not allowed",
-        23 => "MTU mismatch",
-        24 => "Native forwarding required",
-        25 => "Invalid VLAN format",
-        26 => "Invalid destination MAC",
-        27 => "Invalid source MAC",
-        28 => "First NB too small",
-        29 => "Windows Network Virtualization error",
-        30 => "Storm limit exceeded",
-        31 => "ICMP request injected by switch",
-        32 => "Failed to update destination list",
-        33 => "Destination NIC is disabled",
-        34 => "Packet does not match destination NIC packet filter",
-        35 => "vSwitch data flow is disabled",
-        36 => "Port isolation setting does not allow untagged traffic",
-        37 => "Invalid PD queue",
-        38 => "Adapter is in low power state",
-        101 => "Adapter paused",
-        102 => "Adapter reset in progress",
-        103 => "Send aborted",
-        104 => "Unsupported EtherType",
-        201 => "Microport error",
-        202 => "VF not ready",
-        203 => "Microport not ready",
-        204 => "VMBus error",
-        _ => return format!("drop reason {code}"),
+/// What kind of thing dropped a packet, as far as its drop reason tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropClass {
+    /// A filter or policy: the Windows Filtering Platform (the host firewall's engine), IPsec
+    /// policy, a blocked port or a vSwitch ACL.
+    Firewall,
+    /// Anything else: a malformed or unexpected packet, a resource shortage, a TCP state check.
+    Other,
+}
+
+/// A drop reason's words and class. Codes 0–38 as in the `PktMon_DropReason` table of
+/// microsoft/NetMon_Parsers_for_PacketMon (2018); the later ranges (adapter 201+, NDIS 401+,
+/// vSwitch 701+, network layer 901+, transport 1200+, IPsec 1401+) as current Windows numbers
+/// them (microsoft/retina `pkg/metrics/types_windows.go`, which also matches the codes seen in
+/// the build-26200 corpus trace: loopback packets dropped for 1204 and 1210). Other codes are
+/// shown by number.
+pub fn drop_reason(code: u32) -> (String, DropClass) {
+    use DropClass::{Firewall, Other};
+    let (name, class) = match code {
+        0 => ("unspecified", Other),
+        1 => ("invalid data", Other),
+        2 => ("invalid packet", Other),
+        3 => ("insufficient resources", Other),
+        4 => ("adapter not ready", Other),
+        5 => ("media disconnected", Other),
+        6 => ("not accepted", Other),
+        7 => ("device busy", Other),
+        8 => ("filtered", Firewall),
+        9 => ("filtered VLAN", Firewall),
+        10 => ("unauthorized VLAN", Firewall),
+        11 => ("unauthorized MAC", Firewall),
+        12 => ("failed security policy", Firewall),
+        13 => ("failed private VLAN setting", Other),
+        14 => ("QoS drop", Other),
+        15 => ("IPsec drop", Firewall),
+        16 => ("spoofed MAC address not allowed", Firewall),
+        17 => ("failed DHCP guard", Firewall),
+        18 => ("failed router guard", Firewall),
+        23 => ("MTU mismatch", Other),
+        30 => ("storm limit exceeded", Other),
+        33 => ("destination NIC disabled", Other),
+        34 => ("does not match the destination NIC's packet filter", Other),
+        38 => ("adapter in low power state", Other),
+        201 => ("adapter paused", Other),
+        202 => ("adapter reset in progress", Other),
+        203 => ("send aborted", Other),
+        204 => ("no protocol bound", Other),
+        211 => ("CRC error", Other),
+        217 => ("receive queue full", Other),
+        404 => ("VMBus error", Other),
+        601 => ("loopback packet", Other),
+        704 => ("broadcast blocked", Firewall),
+        716 => ("intercepted and blocked", Firewall),
+        718 => ("port blocked", Firewall),
+        901 => ("bad source address", Other),
+        902 => ("not locally destined", Other),
+        903 => ("protocol unreachable", Other),
+        904 => ("port unreachable", Other),
+        907 => ("no route", Other),
+        909 => ("network-layer inspection drop (Windows Filtering Platform)", Firewall),
+        911 => ("administratively prohibited", Firewall),
+        914 => ("hop limit exceeded", Other),
+        918 => ("arbitration unhandled", Other),
+        919 => ("network-layer inspection absorb (Windows Filtering Platform)", Firewall),
+        920 => ("don't-fragment packet larger than the MTU", Other),
+        924 => ("IPsec failure", Firewall),
+        945 => ("administratively configured", Firewall),
+        954 => ("ICMP inspection drop (Windows Filtering Platform)", Firewall),
+        1204 => ("no endpoint listens (TCP/UDP port closed)", Other),
+        1207 => ("transport receive inspection drop (Windows Filtering Platform)", Firewall),
+        1208 => ("invalid ACK", Other),
+        1210 => ("RST", Other),
+        1216 => ("outside the TCP window", Other),
+        1217 => ("duplicate segment", Other),
+        1219 => ("TCB removed", Other),
+        1230 => ("SYN attack protection", Other),
+        1231 => ("accept inspection drop (Windows Filtering Platform)", Firewall),
+        1407 => ("IPsec: clear text where protection is required", Firewall),
+        1408 => ("IPsec authenticated-firewall drop", Firewall),
+        1410 => ("IPsec DoS protection block", Firewall),
+        _ => return (format!("drop reason {code}"), Other),
     };
-    name.to_string()
+    (name.to_string(), class)
 }
 
 #[cfg(test)]
@@ -166,5 +195,19 @@ mod tests {
         assert!(!a.outbound());
         assert_eq!(a.payload, &[1, 2, 3, 4]);
         assert!(appearance(&d[..d.len() - 1]).is_none(), "LoggedPayloadSize past the end");
+    }
+
+    // Oracle: learn.microsoft.com "Transport layer discard reasons" lists INET_DISCARD_REASON in
+    // order (SourceUnspecified, DestinationMulticast, HeaderInvalid, ChecksumInvalid,
+    // EndpointNotFound, …, Rst = the 11th); pktmon numbers them from 1200. The 2018 NetMon
+    // table gives 8 Filtered and 12 Failed security policy.
+    #[test]
+    fn drop_reasons_and_their_class() {
+        assert_eq!(drop_reason(1204), ("no endpoint listens (TCP/UDP port closed)".to_string(), DropClass::Other));
+        assert_eq!(drop_reason(1210).0, "RST");
+        assert_eq!(drop_reason(1231).1, DropClass::Firewall);
+        assert_eq!(drop_reason(8), ("filtered".to_string(), DropClass::Firewall));
+        assert_eq!(drop_reason(12).1, DropClass::Firewall);
+        assert_eq!(drop_reason(4242), ("drop reason 4242".to_string(), DropClass::Other));
     }
 }

@@ -167,15 +167,49 @@ pub struct TcpOut {
     server_to_client: TcpDirOut,
     icmp: Vec<IcmpOut>,
     payload_gaps: u32,
+    /// Packets the capturing host dropped in its own stack (pktmon); only when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_drops: Option<HostDropsOut>,
+}
+
+/// pktmon drops: how many, and the first few.
+#[derive(Serialize)]
+struct HostDropsOut {
+    total: u32,
+    first: Vec<DropOut>,
+}
+
+#[derive(Serialize)]
+struct DropOut {
+    frame: u64,
+    ts: String,
+    from: &'static str,
+    syn: bool,
+    component: String,
+    reason_code: u32,
+    reason: String,
+    inbound: bool,
 }
 
 impl From<&TcpFacts> for TcpOut {
     fn from(t: &TcpFacts) -> Self {
+        let drop = |d: &crate::flow::Dropped| DropOut {
+            frame: d.at.frame,
+            ts: fmt_ts(d.at.ts),
+            from: if d.to_server { "client" } else { "server" },
+            syn: d.syn,
+            component: d.component.to_string(),
+            reason_code: d.reason,
+            reason: crate::input::etl::pktmon::drop_reason(d.reason).0,
+            inbound: d.inbound,
+        };
         TcpOut {
             client_to_server: TcpDirOut::from(&t.client_to_server),
             server_to_client: TcpDirOut::from(&t.server_to_client),
             icmp: t.icmp.iter().map(IcmpOut::from).collect(),
             payload_gaps: t.payload_gaps,
+            host_drops: (t.drops_total > 0)
+                .then(|| HostDropsOut { total: t.drops_total, first: t.drops.iter().map(drop).collect() }),
         }
     }
 }
