@@ -5,8 +5,12 @@
 //! The capture is generated here (never committed) into the temp directory and reused across
 //! runs: `RDPLOG_BENCH_MB` sets its size (default 1024). After the run the process's peak
 //! resident memory (VmHWM) is printed. `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the file.
+//! `RDPLOG_BENCH_ETL=1` also writes the same packets as a pktmon `.etl` (each packet at two
+//! components, as `synth::etl_writer::received` logs it) and times one run of each, to compare
+//! the `.etl` reader with the pcap reader per packet.
 //!
 //!     cargo bench --bench capture
+//!     RDPLOG_BENCH_ETL=1 RDPLOG_BENCH_MB=256 cargo bench --bench capture
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -149,6 +153,65 @@ fn bench_capture(c: &mut Criterion) {
     }
 }
 
+/// Writes the pktmon twin of the pcap at `pcap` to `etl`.
+fn write_etl_twin(pcap: &Path, etl: &Path) -> std::io::Result<()> {
+    let mut sink = WarningSink::new("bench");
+    let out = BufWriter::with_capacity(1 << 20, File::create(etl)?);
+    let mut w: Option<rdplog::synth::etl_writer::Received<BufWriter<File>>> = None;
+    let mut out = Some(out);
+    let mut err = None;
+    rdplog::input::read_capture(File::open(pcap)?, "bench", &mut sink, |p, _| {
+        if w.is_none() {
+            match out.take().map(|o| rdplog::synth::etl_writer::Received::new(o, Ts(p.ts.0 - MS))) {
+                Some(Ok(r)) => w = Some(r),
+                Some(Err(e)) => err = Some(e),
+                None => {}
+            }
+        }
+        if let Some(w) = w.as_mut()
+            && let Err(e) = w.packet(p.ts, p.linktype, p.data)
+        {
+            err = Some(e);
+        }
+    })
+    .map_err(std::io::Error::other)?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    if let Some(w) = w {
+        w.0.finish()?.flush()?;
+    }
+    Ok(())
+}
+
+/// One timed run of the capture pipeline: (packets, seconds).
+fn timed(path: &Path) -> (u64, f64) {
+    let start = std::time::Instant::now();
+    let file = std::io::BufReader::with_capacity(1 << 20, File::open(path).expect("open"));
+    let (stats, _, conns) = analyze_capture(file, "bench", &mut WarningSink::new("bench")).expect("analyze");
+    assert!(!conns.is_empty());
+    (stats.packets, start.elapsed().as_secs_f64())
+}
+
+/// `RDPLOG_BENCH_ETL=1`: the pcap and its pktmon twin, one timed run each (best of three).
+fn compare_etl(mb: u64) {
+    let pcap = std::env::temp_dir().join(format!("rdplog-bench-{mb}MB.pcap"));
+    let etl = pcap.with_extension("etl");
+    if std::fs::metadata(&pcap).map(|m| m.len() < mb << 20).unwrap_or(true) {
+        generate(&pcap, mb << 20).expect("generate bench capture");
+    }
+    if !etl.exists() {
+        write_etl_twin(&pcap, &etl).expect("write etl twin");
+    }
+    let best = |p: &Path| (0..3).map(|_| timed(p)).min_by(|a, b| a.1.total_cmp(&b.1)).expect("three runs");
+    let (pn, ps) = best(&pcap);
+    let (en, es) = best(&etl);
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+    eprintln!("pcap: {pn} packets, {:.0} MB in {ps:.3} s ({:.2} M packets/s)", size(&pcap), pn as f64 / ps / 1e6);
+    eprintln!("etl:  {en} packets, {:.0} MB in {es:.3} s ({:.2} M packets/s)", size(&etl), en as f64 / es / 1e6);
+    eprintln!("etl / pcap time per packet: {:.2}x", (es / en as f64) / (ps / pn as f64));
+}
+
 criterion_group!(benches, bench_capture);
 
 /// `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the capture (benches/compare.sh uses it).
@@ -160,6 +223,11 @@ fn main() {
             Ok(n) => eprintln!("wrote {} ({n} RDP attempts)", path.display()),
             Err(e) => eprintln!("cannot write {}: {e}", path.display()),
         }
+        return;
+    }
+    if std::env::var_os("RDPLOG_BENCH_ETL").is_some() {
+        let mb: u64 = std::env::var("RDPLOG_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+        compare_etl(mb);
         return;
     }
     benches();

@@ -14,8 +14,9 @@
 //!
 //! It writes only what the reader needs: one processor, no compression, no rundown events.
 
+use std::io::{self, Write};
+
 use crate::input::link::{LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11};
-use crate::synth::conversation::Frame;
 use crate::time::Ts;
 
 const BUFFER: usize = 64 << 10;
@@ -38,30 +39,30 @@ pub struct Hop {
     pub drop: Option<u32>,
 }
 
-/// A trace being written.
-pub struct PktmonWriter {
-    out: Vec<u8>,
+/// A trace being written, buffer by buffer, to `out`.
+pub struct PktmonWriter<W: Write> {
+    out: W,
     buf: Vec<u8>,
     start_ns: i64,
     group: u64,
 }
 
-impl PktmonWriter {
+impl<W: Write> PktmonWriter<W> {
     /// A trace that starts at `start` (its logfile header) and names its `components`.
-    pub fn new(start: Ts, components: &[(u16, &str)]) -> PktmonWriter {
-        let mut w = PktmonWriter { out: Vec::new(), buf: Vec::new(), start_ns: start.0, group: 0 };
-        w.record(&logfile_header(start.0));
-        w.flush();
+    pub fn new(out: W, start: Ts, components: &[(u16, &str)]) -> io::Result<PktmonWriter<W>> {
+        let mut w = PktmonWriter { out, buf: Vec::new(), start_ns: start.0, group: 0 };
+        w.record(&logfile_header(start.0))?;
+        w.flush()?;
         for (id, name) in components {
-            w.event(start.0, 20, &component(*id, name));
+            w.event(start.0, 20, &component(*id, name))?;
         }
-        w
+        Ok(w)
     }
 
     /// One packet at `ts` (on the wire), of `linktype`, crossing `hops` in the order pktmon logs
     /// them: from the wire inwards for an `inbound` packet, towards the wire otherwise. Each
     /// appearance is 100 ns from the next; the one at the wire is at `ts`.
-    pub fn packet(&mut self, ts: Ts, linktype: u32, data: &[u8], inbound: bool, hops: &[Hop]) {
+    pub fn packet(&mut self, ts: Ts, linktype: u32, data: &[u8], inbound: bool, hops: &[Hop]) -> io::Result<()> {
         self.group += 1;
         let n = hops.len() as i64;
         for (k, hop) in hops.iter().enumerate() {
@@ -76,43 +77,46 @@ impl PktmonWriter {
                 drop: hop.drop,
             };
             let id = if hop.drop.is_some() { 170 } else { 160 };
-            self.event(at, id, &a.encode(data));
+            self.event(at, id, &a.encode(data))?;
         }
+        Ok(())
     }
 
-    /// The trace's bytes.
-    pub fn finish(mut self) -> Vec<u8> {
-        self.flush();
-        self.out
+    /// Writes the last buffer and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.flush()?;
+        Ok(self.out)
     }
 
     fn raw(&self, ns: i64) -> i64 {
         START_RAW + (ns - self.start_ns) / 100
     }
 
-    fn record(&mut self, rec: &[u8]) {
+    fn record(&mut self, rec: &[u8]) -> io::Result<()> {
         let padded = rec.len().div_ceil(8) * 8;
         if BUFFER_HEADER + self.buf.len() + padded > BUFFER {
-            self.flush();
+            self.flush()?;
         }
         self.buf.extend_from_slice(rec);
         self.buf.resize(self.buf.len() + padded - rec.len(), 0);
+        Ok(())
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
-            return;
+            return Ok(());
         }
         let mut h = vec![0u8; BUFFER_HEADER];
         h[0..4].copy_from_slice(&(BUFFER as u32).to_le_bytes());
         h[0x30..0x34].copy_from_slice(&((BUFFER_HEADER + self.buf.len()) as u32).to_le_bytes());
-        self.out.extend_from_slice(&h);
-        self.out.extend_from_slice(&self.buf);
-        self.out.resize(self.out.len() + BUFFER - BUFFER_HEADER - self.buf.len(), 0xFF);
+        self.out.write_all(&h)?;
+        self.out.write_all(&self.buf)?;
+        self.out.write_all(&vec![0xFF; BUFFER - BUFFER_HEADER - self.buf.len()])?;
         self.buf.clear();
+        Ok(())
     }
 
-    fn event(&mut self, ns: i64, id: u16, data: &[u8]) {
+    fn event(&mut self, ns: i64, id: u16, data: &[u8]) -> io::Result<()> {
         let size = 0x50 + data.len();
         let mut r = vec![0u8; 0x50];
         r[0..4].copy_from_slice(&(0xC013_0000u32 | size as u32).to_le_bytes());
@@ -120,7 +124,7 @@ impl PktmonWriter {
         r[0x18..0x28].copy_from_slice(&PKTMON);
         r[0x28..0x2A].copy_from_slice(&id.to_le_bytes());
         r.extend_from_slice(data);
-        self.record(&r);
+        self.record(&r)
     }
 }
 
@@ -128,18 +132,29 @@ impl PktmonWriter {
 /// (component 1), then at tcpip.sys (component 2) 100 ns later, which must not count twice.
 pub fn received(frames: &[(Ts, u32, Vec<u8>)]) -> Vec<u8> {
     let start = Ts(frames.first().map_or(0, |f| f.0.0 - 1_000_000));
-    let mut w = PktmonWriter::new(start, &[(1, "rdplognic.sys"), (2, "tcpip.sys")]);
-    let hops = [Hop { component: 1, drop: None }, Hop { component: 2, drop: None }];
-    for (ts, linktype, data) in frames {
-        w.packet(*ts, *linktype, data, true, &hops);
-    }
-    w.finish()
+    let write = || {
+        let mut w = Received::new(Vec::new(), start)?;
+        for (ts, linktype, data) in frames {
+            w.packet(*ts, *linktype, data)?;
+        }
+        w.0.finish()
+    };
+    write().unwrap_or_default()
 }
 
-/// `received` for frames of one link type.
-pub fn received_frames(linktype: u32, frames: &[Frame]) -> Vec<u8> {
-    let all: Vec<(Ts, u32, Vec<u8>)> = frames.iter().map(|f| (f.ts, linktype, f.data.clone())).collect();
-    received(&all)
+/// A trace written as `received` writes it, one frame at a time (for traces too large to hold).
+pub struct Received<W: Write>(pub PktmonWriter<W>);
+
+const RECEIVED_HOPS: [Hop; 2] = [Hop { component: 1, drop: None }, Hop { component: 2, drop: None }];
+
+impl<W: Write> Received<W> {
+    pub fn new(out: W, start: Ts) -> io::Result<Self> {
+        Ok(Received(PktmonWriter::new(out, start, &[(1, "rdplognic.sys"), (2, "tcpip.sys")])?))
+    }
+
+    pub fn packet(&mut self, ts: Ts, linktype: u32, data: &[u8]) -> io::Result<()> {
+        self.0.packet(ts, linktype, data, true, &RECEIVED_HOPS)
+    }
 }
 
 /// pktmon PacketType: 1 Ethernet, 2 802.11, 3 raw IP.

@@ -43,7 +43,7 @@ fn to_server(f: &Frame) -> bool {
 pub fn host_firewall() -> io::Result<Case> {
     let (background, attempt) = frames()?;
     let start = Ts(T0.0 - 100 * MS);
-    let mut w = PktmonWriter::new(start, &[(NIC, "netvsc.sys"), (TCPIP, "tcpip.sys")]);
+    let mut w = PktmonWriter::new(Vec::new(), start, &[(NIC, "netvsc.sys"), (TCPIP, "tcpip.sys")])?;
     let inbound = [Hop { component: NIC, drop: None }, Hop { component: TCPIP, drop: None }];
     let outbound = [Hop { component: TCPIP, drop: None }, Hop { component: NIC, drop: None }];
     let blocked = [Hop { component: NIC, drop: None }, Hop { component: TCPIP, drop: Some(ACCEPT_INSPECTION) }];
@@ -55,9 +55,9 @@ pub fn host_firewall() -> io::Result<Case> {
             (false, true) => &inbound,
             (false, false) => &outbound,
         };
-        w.packet(f.ts, Link::Ethernet.linktype(), &f.data, inbound_packet, hops);
+        w.packet(f.ts, Link::Ethernet.linktype(), &f.data, inbound_packet, hops)?;
     }
-    Ok(Case { capture: w.finish(), logs: None })
+    Ok(Case { capture: w.finish()?, logs: None })
 }
 
 /// The same packets as a pcapng (what `pktmon etl2pcap` would give, without the drops).
