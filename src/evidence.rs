@@ -96,6 +96,13 @@ impl Frames {
 }
 
 impl Frames {
+    /// Stream packet `n` as the detail views write it: the number within its file, and that
+    /// file's name only when the stream is made of pieces (a single file's numbers are its own).
+    pub fn place(&self, n: u64) -> (u64, Option<Arc<str>>) {
+        let (p, local) = self.locate(n);
+        (local, (self.parts.len() > 1).then(|| p.file.clone()))
+    }
+
     /// Maps evidence built from stream numbers (`Evidence::packet`) to its files' numbers.
     pub fn resolve(&self, ev: &mut [Evidence]) {
         for e in ev {

@@ -1,0 +1,318 @@
+//! Pieces of one capture read as one stream: a ring-buffer or rotated capture (`dumpcap -b`,
+//! `tcpdump -C`, `editcap -c`) spreads one session over consecutive files, and a flow that
+//! crosses a file boundary must stay one connection.
+//!
+//! How: the first, parallel pass reads every capture on its own as before and keeps, per file,
+//! a small `Piece`: its capture point (the interfaces' link types, snaplens and names), its first
+//! and last times, the fingerprints of its first and last few packets, and the addresses of its
+//! connections. `group` then finds files that continue each other: the same capture point,
+//! sharing an address (or one side without any), the next file starting at or after the group's
+//! last packet and within `MAX_GAP`. Only such groups are read again, sequentially and in time
+//! order, through one `FlowTable` (`read_chain`); their first-pass connections are replaced. A
+//! file that continues nothing keeps its first-pass result untouched (byte-identical output), so
+//! the double read costs only pieces. Memory stays bounded by live flows and a few kilobytes per
+//! file, never by the number of files: a chain holds one file open at a time.
+//!
+//! The stream numbers packets consecutively over its pieces (the piece's first packet follows
+//! the previous piece's last), and `Frames::pieces` maps each number back to its file and frame.
+//!
+//! A file whose time range overlaps its group's at the same capture point (the same file given
+//! twice, or pieces written with an overlap) is recognised by its first packet: the same time and
+//! bytes as a packet already read (the group's first packets, or the last `TAIL` of the piece it
+//! overlaps). It joins the chain, but its packets up to the time already read are dropped, with
+//! a warning naming both files. Files that overlap without that shared packet were taken at
+//! another capture point at the same time (a two-point capture): they are not chained here and
+//! stay separate inputs. Where this module's job ends: it never matches one connection seen at
+//! two capture points, and `.etl` traces (no interface list) are never chained.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::hash::Hasher;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::{PerInput, Timed};
+use crate::connection::{self, Connection};
+use crate::error::{Result, Warning, WarningSink};
+use crate::evidence::{Frames, Part, Unit};
+use crate::flow::FlowTable;
+use crate::input::pcap::{CaptureStats, Link, Packet};
+use crate::input::{self, Input};
+use crate::limits::Limits;
+use crate::time::Ts;
+
+/// Packets whose fingerprints are kept at the end of each file.
+const TAIL: usize = 1024;
+/// Bytes of a packet that its fingerprint hashes (with its time, length and link type).
+const PRINT_BYTES: usize = 128;
+/// The longest silence between two pieces that still continue each other: the flow table's
+/// idle limit for an open flow (`flow::IDLE_OPEN`), beyond which no flow would carry across.
+const MAX_GAP_NS: i64 = 600 * 1_000_000_000;
+/// Addresses kept per file (and per group) to tell whether two files share one.
+const MAX_HOSTS: usize = 4096;
+
+/// A packet's fingerprint: its time, and a hash of its link type, length and first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Print {
+    ts: Ts,
+    hash: u64,
+}
+
+impl Print {
+    fn of(pkt: &Packet) -> Print {
+        let mut h = rustc_hash::FxHasher::default();
+        h.write_u32(pkt.linktype);
+        h.write_u32(pkt.orig_len);
+        h.write(pkt.data.get(..PRINT_BYTES).unwrap_or(pkt.data));
+        Print { ts: pkt.ts, hash: h.finish() }
+    }
+}
+
+/// The first packet and the last `TAIL` packets of a file, as fingerprints.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Edges {
+    first: Option<Print>,
+    tail: VecDeque<Print>,
+}
+
+impl Edges {
+    pub(super) fn see(&mut self, pkt: &Packet) {
+        let p = Print::of(pkt);
+        self.first.get_or_insert(p);
+        if self.tail.len() == TAIL {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(p);
+    }
+}
+
+/// What the grouping knows of one capture file after the first pass.
+#[derive(Debug)]
+pub(super) struct Piece {
+    links: Vec<Link>,
+    first: Ts,
+    last: Ts,
+    edges: Edges,
+    hosts: BTreeSet<IpAddr>,
+}
+
+impl Piece {
+    /// `None` for a file that cannot continue another: no packets, or no interface list.
+    pub(super) fn new(stats: &CaptureStats, edges: Edges, conns: &[Connection]) -> Option<Piece> {
+        let (first, last) = (stats.first?, stats.last?);
+        if stats.links.is_empty() || edges.first.is_none() {
+            return None;
+        }
+        let ips = conns.iter().flat_map(|c| [c.client.ip(), c.server.ip()]).flatten();
+        let hosts = ips.take(MAX_HOSTS).collect();
+        Some(Piece { links: stats.links.clone(), first, last, edges, hosts })
+    }
+}
+
+/// One file of a chain: its index among the captures and, when it overlaps what the chain read
+/// before it, the piece it overlaps with that piece's last fingerprints.
+#[derive(Debug)]
+pub(super) struct Member {
+    index: usize,
+    overlaps: Option<(usize, Vec<Print>)>,
+}
+
+/// A group of two or more files read as one stream, in stream order.
+#[derive(Debug)]
+pub(super) struct Chain {
+    members: Vec<Member>,
+}
+
+/// A group being built: the pieces joined so far and what the next must match.
+struct Open<'a> {
+    members: Vec<Member>,
+    links: &'a [Link],
+    last: Ts,
+    /// The piece whose end is the group's end (the one the next piece may overlap).
+    ends: usize,
+    firsts: Vec<Print>,
+    hosts: BTreeSet<IpAddr>,
+}
+
+/// Groups the captures (`None`: cannot be chained) into chains of files that continue each
+/// other. Files that continue nothing are left out: they keep their own result.
+pub(super) fn group(pieces: &[Option<&Piece>]) -> Vec<Chain> {
+    let mut order: Vec<(usize, &Piece)> = pieces.iter().enumerate().filter_map(|(i, p)| Some((i, (*p)?))).collect();
+    order.sort_by_key(|(i, p)| (p.first, p.last, *i));
+    let mut open: Vec<Open> = Vec::new();
+    for (i, p) in order {
+        // The best group: one that already holds this file's first packet, then the nearest end.
+        let best = open
+            .iter()
+            .enumerate()
+            .filter_map(|(g, o)| fit(o, p, pieces).map(|(same, gap)| ((!same, gap), g)))
+            .min()
+            .map(|(_, g)| g);
+        let Some(o) = best.and_then(|g| open.get_mut(g)) else {
+            let members = vec![Member { index: i, overlaps: None }];
+            let firsts = p.edges.first.into_iter().collect();
+            open.push(Open { members, links: &p.links, last: p.last, ends: i, firsts, hosts: p.hosts.clone() });
+            continue;
+        };
+        let same = fit(o, p, pieces).is_some_and(|(same, _)| same);
+        let tail = pieces.get(o.ends).copied().flatten().map(|e| e.edges.tail.iter().copied().collect());
+        let overlaps = if same { tail.map(|t| (o.ends, t)) } else { None };
+        o.members.push(Member { index: i, overlaps });
+        o.firsts.extend(p.edges.first);
+        if p.last >= o.last {
+            (o.last, o.ends) = (p.last, i);
+        }
+        let room = MAX_HOSTS.saturating_sub(o.hosts.len());
+        o.hosts.extend(p.hosts.iter().copied().take(room));
+    }
+    open.into_iter().filter(|o| o.members.len() > 1).map(|o| Chain { members: o.members }).collect()
+}
+
+/// Whether `p` continues group `o`: `Some((same, gap))`, `same` when its first packet was
+/// already read in the group (an overlap at the same capture point), `gap` the silence before
+/// it in nanoseconds.
+fn fit(o: &Open, p: &Piece, pieces: &[Option<&Piece>]) -> Option<(bool, i64)> {
+    if o.links != p.links.as_slice() {
+        return None;
+    }
+    let first = p.edges.first?;
+    let tail = pieces.get(o.ends).copied().flatten().map(|e| &e.edges.tail);
+    let same = o.firsts.contains(&first) || tail.is_some_and(|t| t.contains(&first));
+    let gap = p.first.0.saturating_sub(o.last.0);
+    if same {
+        return Some((true, 0));
+    }
+    let shares = o.hosts.is_empty() || p.hosts.is_empty() || p.hosts.iter().any(|h| o.hosts.contains(h));
+    ((0..=MAX_GAP_NS).contains(&gap) && shares).then_some((false, gap))
+}
+
+/// What reading a chain yields: its connections, and per member its warnings and their count.
+pub(super) struct ChainOut {
+    conns: Vec<Connection>,
+    warnings: Vec<Vec<Warning>>,
+}
+
+/// Reads a chain's files in order as one stream through one flow table. `captures` are the
+/// inputs `Member::index` refers to.
+pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) -> Result<ChainOut> {
+    let deadline = limits.deadline();
+    let mut table = FlowTable::with_limits(limits);
+    let names: Vec<String> =
+        chain.members.iter().map(|m| captures.get(m.index).map(|i| i.display()).unwrap_or_default()).collect();
+    let first_name = names.first().cloned().unwrap_or_default();
+    let mut flow_sink = WarningSink::new(first_name.clone());
+    let mut sinks = Vec::new();
+    let mut parts = Vec::new();
+    let (mut before, mut seen) = (0u64, None::<Ts>);
+    for (m, name) in chain.members.iter().zip(&names) {
+        let Some(input) = captures.get(m.index) else { continue };
+        let mut sink = WarningSink::new(name.clone());
+        let reader = Timed::new(input::open(input)?, deadline);
+        let stopped = reader.stopped.clone();
+        // An overlapping piece: what is not later than the stream so far was read already.
+        let mark = m.overlaps.as_ref().zip(seen).map(|((o, tail), upto)| (*o, tail, upto));
+        let (mut dropped, mut latest) = (0u64, seen);
+        let stats = input::read_capture(reader, name, &mut sink, |pkt, _| {
+            if let Some((_, tail, upto)) = mark
+                && (pkt.ts < upto || (pkt.ts == upto && tail.contains(&Print::of(pkt))))
+            {
+                dropped += 1;
+                return;
+            }
+            latest = latest.max(Some(pkt.ts));
+            table.on_packet(&Packet { frame: before + pkt.frame, ..*pkt }, &mut flow_sink);
+        })?;
+        if let Some(at) = stopped.get() {
+            sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
+        }
+        if let Some((o, _, upto)) = mark.filter(|_| dropped > 0) {
+            let other = names.get(chain.members.iter().position(|m| m.index == o).unwrap_or(0)).cloned();
+            sink.push(0, None, overlap_message(name, &other.unwrap_or_default(), dropped, stats.packets, upto));
+        }
+        seen = latest;
+        parts.push(Part { before, file: base_name(name).into(), unit: Unit::Frame });
+        before = before.saturating_add(stats.packets);
+        sinks.push(sink);
+    }
+    let (finished, _) = table.finish(&mut flow_sink);
+    let frames = Arc::new(Frames::pieces(parts));
+    let conns = connection::build(&first_name, &frames, finished);
+    let mut warnings: Vec<Vec<Warning>> = sinks.into_iter().map(with_dropped).collect();
+    // Flow warnings carry stream numbers: each goes to its file, with the file's own number.
+    for mut w in with_dropped(flow_sink) {
+        let k = w.frame.map_or(0, |n| frames.parts().partition_point(|p| p.before < n).saturating_sub(1));
+        if let (Some(n), Some(p)) = (w.frame, frames.parts().get(k)) {
+            w.frame = Some(n.saturating_sub(p.before));
+        }
+        if let (Some(name), Some(list)) = (names.get(k), warnings.get_mut(k)) {
+            w.input = name.clone();
+            list.push(w);
+        }
+    }
+    Ok(ChainOut { conns, warnings })
+}
+
+/// The warning for a piece whose first packets were already read in the piece it overlaps.
+fn overlap_message(name: &str, other: &str, dropped: u64, packets: u64, upto: Ts) -> String {
+    if dropped == packets {
+        format!("{name} holds the same packets as {other} (given twice?): its {packets} packets are counted once")
+    } else {
+        format!(
+            "{name} overlaps {other} (the same capture point: its first packet is also in {other}); its {dropped} \
+             packets up to {} were read there and are not counted twice",
+            connection::fmt_ts(upto)
+        )
+    }
+}
+
+/// A sink's warnings, with a line for those beyond its limit.
+fn with_dropped(sink: WarningSink) -> Vec<Warning> {
+    let mut list = sink.list;
+    if sink.dropped > 0 {
+        let input = list.first().map(|w| w.input.clone()).unwrap_or_default();
+        let message = format!("{} more warnings not listed", sink.dropped);
+        list.push(Warning { input, offset: 0, frame: None, message });
+    }
+    list
+}
+
+/// The file name part of a path (how evidence names a piece).
+fn base_name(path: &str) -> &str {
+    std::path::Path::new(path).file_name().and_then(|f| f.to_str()).unwrap_or(path)
+}
+
+/// Finds the chains among the first pass's captures and replaces their members' connections
+/// and warnings with those of the chained read (its connections go to the chain's first file).
+/// A chain that cannot be read again keeps its first-pass results, with a warning.
+pub(super) fn chain_captures(captures: &[&Input], results: &mut [Result<PerInput>], limits: &Limits) {
+    use rayon::prelude::*;
+    let found: Vec<Option<&Piece>> = results.iter().map(|r| r.as_ref().ok().and_then(|p| p.4.as_ref())).collect();
+    let chains = group(&found);
+    let read: Vec<(Chain, Result<ChainOut>)> = chains
+        .into_par_iter()
+        .map(|c| {
+            let out = read_chain(&c, captures, limits);
+            (c, out)
+        })
+        .collect();
+    for (chain, out) in read {
+        let first = chain.members.first().map_or(0, |m| m.index);
+        match out {
+            Ok(out) => {
+                let mut conns = Some(out.conns);
+                for (m, warnings) in chain.members.iter().zip(out.warnings) {
+                    if let Some(Ok(per)) = results.get_mut(m.index) {
+                        per.1 = conns.take().unwrap_or_default();
+                        per.0.warnings = warnings.len() as u64;
+                        per.3 = warnings;
+                    }
+                }
+            }
+            Err(e) => {
+                if let Some(Ok(per)) = results.get_mut(first) {
+                    let message = format!("pieces of this capture not read as one stream: {e}");
+                    per.3.push(Warning { input: per.0.path.clone(), offset: 0, frame: None, message });
+                }
+            }
+        }
+    }
+}
