@@ -351,16 +351,8 @@ fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, opts: &Options) -> Resul
     };
     let (mut summary, conns, events, sink, piece) = parsed?;
     summary.sha256 = digest.map_err(|source| Error::Io { path: input.path.clone(), source })?;
-    summary.warnings = sink.total();
-    let mut warnings = sink.list;
-    if sink.dropped > 0 {
-        warnings.push(Warning {
-            input: name,
-            offset: 0,
-            frame: None,
-            message: format!("{} more warnings not listed", sink.dropped),
-        });
-    }
+    let (warnings, total) = sink.into_listed();
+    summary.warnings = total;
     Ok((summary, conns, events, warnings, piece))
 }
 

@@ -5,9 +5,9 @@
 //! How: the first, parallel pass reads every capture on its own as before and keeps, per file,
 //! a small `Piece`: its capture point (the interfaces' link types, snaplens and names), its first
 //! and last times, the fingerprints of its first and last few packets, and the addresses of its
-//! connections. `group` then finds files that continue each other: the same capture point,
-//! sharing an address (or one side without any), the next file starting at or after the group's
-//! last packet and within `MAX_GAP`. Only such groups are read again, sequentially and in time
+//! connections. `group` then finds files that continue each other: the same capture point, the
+//! next file starting at or after the group's last packet, within `SEAM_NS` of it or within
+//! `MAX_GAP_NS` and sharing an address with the group (or one side without any). Only such groups are read again, sequentially and in time
 //! order, through one `FlowTable` (`read_chain`); their first-pass connections are replaced. A
 //! file that continues nothing keeps its first-pass result untouched (byte-identical output), so
 //! the double read costs only pieces. Memory stays bounded by live flows and a few kilobytes per
@@ -47,6 +47,11 @@ const PRINT_BYTES: usize = 128;
 /// The longest silence between two pieces that still continue each other: the flow table's
 /// idle limit for an open flow (`flow::IDLE_OPEN`), beyond which no flow would carry across.
 const MAX_GAP_NS: i64 = 600 * 1_000_000_000;
+/// A piece that starts this soon after its group's last packet continues it even without a
+/// shared address (pieces cut by packet count can hold only a conversation the group has not
+/// seen yet): rotation leaves no silence of its own, and two capture points' files this close
+/// in time with the same interfaces would only ever join flows with the same addresses and ports.
+const SEAM_NS: i64 = 10 * 1_000_000_000;
 /// Addresses kept per file (and per group) to tell whether two files share one.
 const MAX_HOSTS: usize = 4096;
 
@@ -141,19 +146,14 @@ pub(super) fn group(pieces: &[Option<&Piece>]) -> Vec<Chain> {
     let mut open: Vec<Open> = Vec::new();
     for (i, p) in order {
         // The best group: one that already holds this file's first packet, then the nearest end.
-        let best = open
-            .iter()
-            .enumerate()
-            .filter_map(|(g, o)| fit(o, p, pieces).map(|(same, gap)| ((!same, gap), g)))
-            .min()
-            .map(|(_, g)| g);
+        let best = open.iter().enumerate().filter_map(|(g, o)| fit(o, p, pieces).map(|f| (f, g))).min().map(|(_, g)| g);
         let Some(o) = best.and_then(|g| open.get_mut(g)) else {
             let members = vec![Member { index: i, overlaps: None }];
             let firsts = p.edges.first.into_iter().collect();
             open.push(Open { members, links: &p.links, last: p.last, ends: i, firsts, hosts: p.hosts.clone() });
             continue;
         };
-        let same = fit(o, p, pieces).is_some_and(|(same, _)| same);
+        let same = fit(o, p, pieces).is_some_and(|f| !f.other_packets);
         let tail = pieces.get(o.ends).copied().flatten().map(|e| e.edges.tail.iter().copied().collect());
         let overlaps = if same { tail.map(|t| (o.ends, t)) } else { None };
         o.members.push(Member { index: i, overlaps });
@@ -167,28 +167,41 @@ pub(super) fn group(pieces: &[Option<&Piece>]) -> Vec<Chain> {
     open.into_iter().filter(|o| o.members.len() > 1).map(|o| Chain { members: o.members }).collect()
 }
 
-/// Whether `p` continues group `o`: `Some((same, gap))`, `same` when its first packet was
-/// already read in the group (an overlap at the same capture point), `gap` the silence before
-/// it in nanoseconds.
-fn fit(o: &Open, p: &Piece, pieces: &[Option<&Piece>]) -> Option<(bool, i64)> {
+/// How well a piece continues a group; the smallest wins (`Ord` compares the fields in order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Fit {
+    /// `false` when the piece's first packet was already read in the group: an overlap at the
+    /// same capture point (sorts first).
+    other_packets: bool,
+    /// `false` when the piece shares an address with the group (or either has none).
+    no_shared_address: bool,
+    /// The silence before the piece, in nanoseconds.
+    gap: i64,
+}
+
+/// Whether `p` continues group `o`, and how well: the same capture point (interfaces), and
+/// either its first packet already read in the group, or a start at or after the group's end
+/// within `MAX_GAP_NS`, sharing an address with it or following within `SEAM_NS`.
+fn fit(o: &Open, p: &Piece, pieces: &[Option<&Piece>]) -> Option<Fit> {
     if o.links != p.links.as_slice() {
         return None;
     }
     let first = p.edges.first?;
     let tail = pieces.get(o.ends).copied().flatten().map(|e| &e.edges.tail);
-    let same = o.firsts.contains(&first) || tail.is_some_and(|t| t.contains(&first));
-    let gap = p.first.0.saturating_sub(o.last.0);
-    if same {
-        return Some((true, 0));
+    if o.firsts.contains(&first) || tail.is_some_and(|t| t.contains(&first)) {
+        return Some(Fit { other_packets: false, no_shared_address: false, gap: 0 });
     }
+    let gap = p.first.0.saturating_sub(o.last.0);
     let shares = o.hosts.is_empty() || p.hosts.is_empty() || p.hosts.iter().any(|h| o.hosts.contains(h));
-    ((0..=MAX_GAP_NS).contains(&gap) && shares).then_some((false, gap))
+    let fits = (0..=MAX_GAP_NS).contains(&gap) && (shares || gap <= SEAM_NS);
+    fits.then_some(Fit { other_packets: true, no_shared_address: !shares, gap })
 }
 
-/// What reading a chain yields: its connections, and per member its warnings and their count.
+/// What reading a chain yields: its connections, and per member its warnings and how many
+/// there were (those beyond a sink's limit are counted, not listed).
 pub(super) struct ChainOut {
     conns: Vec<Connection>,
-    warnings: Vec<Vec<Warning>>,
+    warnings: Vec<(Vec<Warning>, u64)>,
 }
 
 /// Reads a chain's files in order as one stream through one flow table. `captures` are the
@@ -236,17 +249,24 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
     let (finished, _) = table.finish(&mut flow_sink);
     let frames = Arc::new(Frames::pieces(parts));
     let conns = connection::build(&first_name, &frames, finished);
-    let mut warnings: Vec<Vec<Warning>> = sinks.into_iter().map(with_dropped).collect();
-    // Flow warnings carry stream numbers: each goes to its file, with the file's own number.
-    for mut w in with_dropped(flow_sink) {
+    let mut warnings: Vec<(Vec<Warning>, u64)> = sinks.into_iter().map(WarningSink::into_listed).collect();
+    // Flow warnings carry stream numbers: each goes to its file, with the file's own number (a
+    // line counting those not kept goes to the first).
+    let (flow, flow_total) = flow_sink.into_listed();
+    let unlisted = flow_total.saturating_sub(flow.len() as u64);
+    for mut w in flow {
         let k = w.frame.map_or(0, |n| frames.parts().partition_point(|p| p.before < n).saturating_sub(1));
         if let (Some(n), Some(p)) = (w.frame, frames.parts().get(k)) {
             w.frame = Some(n.saturating_sub(p.before));
         }
-        if let (Some(name), Some(list)) = (names.get(k), warnings.get_mut(k)) {
+        if let (Some(name), Some((list, count))) = (names.get(k), warnings.get_mut(k)) {
             w.input = name.clone();
             list.push(w);
+            *count += 1;
         }
+    }
+    if let Some((_, count)) = warnings.first_mut() {
+        *count += unlisted;
     }
     Ok(ChainOut { conns, warnings })
 }
@@ -262,17 +282,6 @@ fn overlap_message(name: &str, other: &str, dropped: u64, packets: u64, upto: Ts
             connection::fmt_ts(upto)
         )
     }
-}
-
-/// A sink's warnings, with a line for those beyond its limit.
-fn with_dropped(sink: WarningSink) -> Vec<Warning> {
-    let mut list = sink.list;
-    if sink.dropped > 0 {
-        let input = list.first().map(|w| w.input.clone()).unwrap_or_default();
-        let message = format!("{} more warnings not listed", sink.dropped);
-        list.push(Warning { input, offset: 0, frame: None, message });
-    }
-    list
 }
 
 /// The file name part of a path (how evidence names a piece).
@@ -299,10 +308,10 @@ pub(super) fn chain_captures(captures: &[&Input], results: &mut [Result<PerInput
         match out {
             Ok(out) => {
                 let mut conns = Some(out.conns);
-                for (m, warnings) in chain.members.iter().zip(out.warnings) {
+                for (m, (warnings, count)) in chain.members.iter().zip(out.warnings) {
                     if let Some(Ok(per)) = results.get_mut(m.index) {
                         per.1 = conns.take().unwrap_or_default();
-                        per.0.warnings = warnings.len() as u64;
+                        per.0.warnings = count;
                         per.3 = warnings;
                     }
                 }
