@@ -54,9 +54,19 @@ pub struct InputSummary {
     pub skipped: Option<String>,
 }
 
-/// What one input yields: its inventory line, connections, catalogued events, warnings and, for
-/// a capture that could continue another, what the grouping of pieces needs.
-type PerInput = (InputSummary, Vec<Connection>, Vec<TypedEvent>, Vec<Warning>, Option<pieces::Piece>);
+/// What one input yields.
+struct PerInput {
+    summary: InputSummary,
+    conns: Vec<Connection>,
+    /// Catalogued events (event logs).
+    events: Vec<TypedEvent>,
+    warnings: Vec<Warning>,
+    /// For a capture that could continue another, what the grouping of pieces needs.
+    piece: Option<pieces::Piece>,
+}
+
+/// What `parse` reads from one input: `PerInput` with the warnings still in their sink.
+type Parsed = (InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink, Option<pieces::Piece>);
 
 /// Everything `analyze` found, ready for a renderer.
 #[derive(Debug, Default)]
@@ -165,7 +175,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let span = results
         .iter()
         .flatten()
-        .flat_map(|(_, conns, _, _, _)| conns.iter().flat_map(|c| [c.start, c.end]))
+        .flat_map(|p| p.conns.iter().flat_map(|c| [c.start, c.end]))
         .fold(None, |acc: Option<(Ts, Ts)>, t| Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
     // Saturating: a damaged timestamp puts a connection at an end of `Ts`'s range.
     let window = span.map(|(a, b)| (Ts(a.0.saturating_sub(EVENT_MARGIN_NS)), Ts(b.0.saturating_add(EVENT_MARGIN_NS))));
@@ -174,11 +184,11 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let mut unreadable = Vec::new();
     for (r, input) in results.into_iter().zip(captures.iter().chain(&logs)) {
         match r {
-            Ok((summary, conns, events, warnings, _)) => {
-                out.inputs.push(summary);
-                out.connections.extend(conns);
-                out.events.extend(events);
-                out.warnings.extend(warnings);
+            Ok(p) => {
+                out.inputs.push(p.summary);
+                out.connections.extend(p.conns);
+                out.events.extend(p.events);
+                out.warnings.extend(p.warnings);
             }
             Err(e) => unreadable.push((*input, e)),
         }
@@ -353,7 +363,7 @@ fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, opts: &Options) -> Resul
     summary.sha256 = digest.map_err(|source| Error::Io { path: input.path.clone(), source })?;
     let (warnings, total) = sink.into_listed();
     summary.warnings = total;
-    Ok((summary, conns, events, warnings, piece))
+    Ok(PerInput { summary, conns, events, warnings, piece })
 }
 
 /// A raw (undecoded) byte stream of an input that its parser reads front to back.
@@ -361,13 +371,7 @@ type Raw<'a> = Box<dyn Read + Send + 'a>;
 
 /// Parses one input. `raw` is its file's bytes when the caller already opened it (to hash what
 /// passes through); otherwise the file is opened here.
-fn parse(
-    input: &Input,
-    name: &str,
-    window: Option<(Ts, Ts)>,
-    limits: &Limits,
-    raw: Option<Raw<'_>>,
-) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink, Option<pieces::Piece>)> {
+fn parse(input: &Input, name: &str, window: Option<(Ts, Ts)>, limits: &Limits, raw: Option<Raw<'_>>) -> Result<Parsed> {
     let mut sink = WarningSink::new(name);
     let mut summary = summary_of(input, name);
     if matches!(input.kind, Kind::Evtx | Kind::EventXml) {

@@ -271,3 +271,22 @@ fn a_batch_case_holding_pieces_keeps_its_verdict() {
     let expected: Value = serde_json::from_slice(&std::fs::read(sample.join("expected.json")).unwrap()).unwrap();
     assert_eq!(summary_rows(&summary)["certificate"]["cause"], expected["cause"].as_str().unwrap());
 }
+
+/// The capture point a piece is matched by. Oracle: capinfos (interface names, encapsulations,
+/// capture lengths; `-l` for a pcap's file-header snaplen) and the IDBs' link-type fields read
+/// from the bytes (28: 1 Ethernet; 68: 101 raw IP, which capinfos shows as "Raw IP").
+#[test]
+fn the_capture_point_is_read_from_file_headers_and_interface_blocks() {
+    use rdplog::input::pcap::{Link, read_packets};
+    let links = |path: &Path| {
+        let file = std::fs::File::open(path).unwrap();
+        let mut sink = rdplog::error::WarningSink::new("t");
+        read_packets(file, "t", &mut sink, |_, _| {}).unwrap().links
+    };
+    let link = |linktype, snaplen, name: Option<&str>| Link { linktype, snaplen, name: name.map(String::from) };
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/certificate/capture.pcapng");
+    assert_eq!(links(&sample), [link(1, 262144, Some("Ethernet0")), link(101, 262144, Some("VPN"))]);
+    if let Some(pcap) = corpus("pcap", "zeek_rdp-to-ssl.pcap") {
+        assert_eq!(links(&pcap), [link(1, 65535, None)]);
+    }
+}

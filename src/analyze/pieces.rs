@@ -294,7 +294,7 @@ fn base_name(path: &str) -> &str {
 /// A chain that cannot be read again keeps its first-pass results, with a warning.
 pub(super) fn chain_captures(captures: &[&Input], results: &mut [Result<PerInput>], limits: &Limits) {
     use rayon::prelude::*;
-    let found: Vec<Option<&Piece>> = results.iter().map(|r| r.as_ref().ok().and_then(|p| p.4.as_ref())).collect();
+    let found: Vec<Option<&Piece>> = results.iter().map(|r| r.as_ref().ok().and_then(|p| p.piece.as_ref())).collect();
     let chains = group(&found);
     let read: Vec<(Chain, Result<ChainOut>)> = chains
         .into_par_iter()
@@ -310,18 +310,117 @@ pub(super) fn chain_captures(captures: &[&Input], results: &mut [Result<PerInput
                 let mut conns = Some(out.conns);
                 for (m, (warnings, count)) in chain.members.iter().zip(out.warnings) {
                     if let Some(Ok(per)) = results.get_mut(m.index) {
-                        per.1 = conns.take().unwrap_or_default();
-                        per.0.warnings = count;
-                        per.3 = warnings;
+                        per.conns = conns.take().unwrap_or_default();
+                        per.summary.warnings = count;
+                        per.warnings = warnings;
                     }
                 }
             }
             Err(e) => {
                 if let Some(Ok(per)) = results.get_mut(first) {
                     let message = format!("pieces of this capture not read as one stream: {e}");
-                    per.3.push(Warning { input: per.0.path.clone(), offset: 0, frame: None, message });
+                    per.warnings.push(Warning { input: per.summary.path.clone(), offset: 0, frame: None, message });
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    /// A piece on one Ethernet interface (snaplen `snaplen`) from `first` to `last` seconds,
+    /// whose first packet has fingerprint `print` (its last packet `print + 1`).
+    fn piece(first: i64, last: i64, print: u64, hosts: &[&str], snaplen: u32) -> Piece {
+        let at = |s: i64, hash: u64| Print { ts: Ts(s * S), hash };
+        let edges = Edges { first: Some(at(first, print)), tail: [at(first, print), at(last, print + 1)].into() };
+        Piece {
+            links: vec![Link { linktype: 1, snaplen, name: None }],
+            first: Ts(first * S),
+            last: Ts(last * S),
+            edges,
+            hosts: hosts.iter().map(|h| h.parse().unwrap()).collect(),
+        }
+    }
+
+    /// The chains as lists of (index, index overlapped).
+    fn chains(pieces: &[Piece]) -> Vec<Vec<(usize, Option<usize>)>> {
+        let refs: Vec<Option<&Piece>> = pieces.iter().map(Some).collect();
+        let mut out: Vec<Vec<(usize, Option<usize>)>> = group(&refs)
+            .into_iter()
+            .map(|c| c.members.iter().map(|m| (m.index, m.overlaps.as_ref().map(|o| o.0))).collect())
+            .collect();
+        out.sort();
+        out
+    }
+
+    // The expected groups follow from the pieces' times, interfaces and first packets as built.
+    #[test]
+    fn consecutive_pieces_chain_in_time_order() {
+        let a = "10.0.0.1";
+        let p = [piece(20, 30, 30, &[a], 65535), piece(0, 10, 10, &[a], 65535), piece(10, 20, 20, &[a], 65535)];
+        assert_eq!(chains(&p), vec![vec![(1, None), (2, None), (0, None)]]);
+    }
+
+    #[test]
+    fn another_interface_or_a_long_silence_is_not_a_continuation() {
+        let a = "10.0.0.1";
+        assert!(chains(&[piece(0, 10, 10, &[a], 65535), piece(10, 20, 20, &[a], 262144)]).is_empty());
+        let gap = MAX_GAP_NS / S + 11;
+        assert!(chains(&[piece(0, 10, 10, &[a], 65535), piece(10 + gap, 20 + gap, 20, &[a], 65535)]).is_empty());
+    }
+
+    #[test]
+    fn without_a_shared_address_only_a_close_piece_continues() {
+        let (a, b) = ("10.0.0.1", "10.0.0.2");
+        assert_eq!(chains(&[piece(0, 10, 10, &[a], 1), piece(15, 20, 20, &[b], 1)]).len(), 1);
+        assert!(chains(&[piece(0, 10, 10, &[a], 1), piece(30, 40, 20, &[b], 1)]).is_empty());
+        assert_eq!(chains(&[piece(0, 10, 10, &[a], 1), piece(30, 40, 20, &[a, b], 1)]).len(), 1);
+        // No connections on one side: nothing to disagree about.
+        assert_eq!(chains(&[piece(0, 10, 10, &[a], 1), piece(30, 40, 20, &[], 1)]).len(), 1);
+    }
+
+    #[test]
+    fn overlaps_chain_only_with_a_packet_in_common() {
+        let a = "10.0.0.1";
+        // Another capture point at the same time: different first packets.
+        assert!(chains(&[piece(0, 10, 10, &[a], 1), piece(0, 10, 11, &[a], 1)]).is_empty());
+        // The same file twice, and a piece starting on the last packet of the one before.
+        assert_eq!(
+            chains(&[piece(0, 10, 10, &[a], 1), piece(0, 10, 10, &[a], 1)]),
+            vec![vec![(0, None), (1, Some(0))]]
+        );
+        let p = [piece(0, 10, 10, &[a], 1), piece(10, 20, 11, &[a], 1)];
+        assert_eq!(chains(&p), vec![vec![(0, None), (1, Some(0))]]);
+    }
+
+    #[test]
+    fn two_rotating_capture_points_make_two_chains() {
+        let (a, b) = ("10.0.0.1", "10.0.0.2");
+        let p = [
+            piece(0, 100, 1, &[a], 1),
+            piece(1, 101, 2, &[b], 1),
+            piece(100, 200, 3, &[a], 1),
+            piece(101, 201, 4, &[b], 1),
+        ];
+        assert_eq!(chains(&p), vec![vec![(0, None), (2, None)], vec![(1, None), (3, None)]]);
+    }
+
+    #[test]
+    fn a_file_without_packets_or_interfaces_is_no_piece() {
+        let stats = CaptureStats { first: Some(Ts(1)), last: Some(Ts(2)), ..Default::default() };
+        let mut edges = Edges::default();
+        assert!(Piece::new(&stats, edges.clone(), &[]).is_none(), "an .etl trace lists no interfaces");
+        let links = vec![Link { linktype: 1, snaplen: 0, name: None }];
+        let stats = CaptureStats { links, ..stats };
+        assert!(Piece::new(&stats, edges.clone(), &[]).is_none(), "no packet seen");
+        let data = [0u8; 200];
+        let pkt = Packet { frame: 1, ts: Ts(1), linktype: 1, data: &data, orig_len: 200, offset: 24, dropped: None };
+        (0..TAIL + 5).for_each(|_| edges.see(&pkt));
+        assert_eq!(edges.tail.len(), TAIL, "the tail stays bounded");
+        assert!(Piece::new(&stats, edges, &[]).is_some());
     }
 }
