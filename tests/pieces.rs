@@ -42,16 +42,29 @@ fn split(editcap: &str, file: &Path, every: usize, dir: &Path) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();
     // The name only: editcap keeps the input's format (a gzipped input is written unpacked).
     let ext = if file.to_string_lossy().contains("pcapng") { "pcapng" } else { "pcap" };
-    let out = Command::new(editcap)
-        .args(["-c", &every.to_string()])
-        .arg(file)
-        .arg(dir.join(format!("piece.{ext}")))
-        .output()
-        .expect("editcap runs");
-    assert!(out.status.success(), "editcap: {}", String::from_utf8_lossy(&out.stderr));
+    edit(editcap, &["-c", &every.to_string()], file, &dir.join(format!("piece.{ext}")), &[]);
     let mut pieces: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     pieces.sort();
     pieces
+}
+
+/// editcap, the corpus capture zeek_rdp-to-ssl.pcap (two connections, 658 frames) and a
+/// temporary folder; `None`, with a notice, when either is missing.
+fn with_rdp_to_ssl() -> Option<(&'static str, PathBuf, tempfile::TempDir)> {
+    Some((editcap()?, corpus("pcap", "zeek_rdp-to-ssl.pcap")?, tempfile::tempdir().unwrap()))
+}
+
+/// Runs `editcap OPTIONS FROM TO RANGES`.
+fn edit(editcap: &str, options: &[&str], from: &Path, to: &Path, ranges: &[&str]) {
+    let out = Command::new(editcap).args(options).arg(from).arg(to).args(ranges).output().expect("editcap runs");
+    assert!(out.status.success(), "editcap: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The report's only warning.
+fn the_warning(r: &Value) -> String {
+    let warnings = r["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    warnings[0]["message"].as_str().unwrap().to_string()
 }
 
 /// `analyze --format json` over these inputs.
@@ -145,9 +158,7 @@ fn corpus_captures_cut_into_pieces_read_as_the_whole() {
 
 #[test]
 fn a_teardown_in_a_later_piece_names_its_file_in_the_detail_views() {
-    let Some(editcap) = editcap() else { return };
-    let Some(file) = corpus("pcap", "zeek_rdp-to-ssl.pcap") else { return };
-    let tmp = tempfile::tempdir().unwrap();
+    let Some((editcap, file, tmp)) = with_rdp_to_ssl() else { return };
     let pieces = split(editcap, &file, 200, tmp.path());
     let inputs: Vec<&Path> = pieces.iter().map(PathBuf::as_path).collect();
     let r = analyze(&inputs);
@@ -204,9 +215,7 @@ fn the_same_capture_given_twice_counts_once_and_warns() {
     let inputs = twice["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 2, "both inputs are listed");
     assert!(inputs.iter().all(|i| i["records"] == 658), "each with its own packets (capinfos: 658)");
-    let warnings = twice["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    let message = warnings[0]["message"].as_str().unwrap();
+    let message = the_warning(&twice);
     let path = file.to_str().unwrap();
     assert_eq!(message.matches(path).count(), 2, "names both files: {message}");
     assert!(message.contains("counted once"), "{message}");
@@ -214,34 +223,25 @@ fn the_same_capture_given_twice_counts_once_and_warns() {
 
 #[test]
 fn an_overlapping_piece_is_read_once_and_named() {
-    let Some(editcap) = editcap() else { return };
-    let Some(file) = corpus("pcap", "zeek_rdp-to-ssl.pcap") else { return };
-    let tmp = tempfile::tempdir().unwrap();
+    let Some((editcap, file, tmp)) = with_rdp_to_ssl() else { return };
     let (a, b) = (tmp.path().join("a.pcap"), tmp.path().join("b.pcap"));
     // Frames 1-400 and 301-658 of the whole (editcap -r keeps the listed frames).
-    for (out, range) in [(&a, "1-400"), (&b, "301-658")] {
-        let o = Command::new(editcap).arg("-r").arg(&file).arg(out).arg(range).output().unwrap();
-        assert!(o.status.success());
-    }
+    edit(editcap, &["-r"], &file, &a, &["1-400"]);
+    edit(editcap, &["-r"], &file, &b, &["301-658"]);
     let whole = analyze(&[&file]);
     let both = analyze(&[&a, &b]);
     assert_eq!(view(&both), view(&whole));
-    let warnings = both["warnings"].as_array().unwrap();
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    let message = warnings[0]["message"].as_str().unwrap();
+    let message = the_warning(&both);
     assert!(message.contains(a.to_str().unwrap()) && message.contains(b.to_str().unwrap()), "{message}");
     assert!(message.contains("its 100 packets"), "frames 301-400 are in both: {message}");
 }
 
 #[test]
 fn a_capture_at_another_point_at_the_same_time_is_not_chained() {
-    let Some(editcap) = editcap() else { return };
-    let Some(file) = corpus("pcap", "zeek_rdp-to-ssl.pcap") else { return };
-    let tmp = tempfile::tempdir().unwrap();
+    let Some((editcap, file, tmp)) = with_rdp_to_ssl() else { return };
     // The same traffic seen 5 ms later elsewhere: overlapping times, no packet in common.
     let later = tmp.path().join("other-point.pcap");
-    let o = Command::new(editcap).args(["-t", "0.005"]).arg(&file).arg(&later).output().unwrap();
-    assert!(o.status.success());
+    edit(editcap, &["-t", "0.005"], &file, &later, &[]);
     let whole = analyze(&[&file]);
     let two = analyze(&[&file, &later]);
     let n = whole["connections"].as_array().unwrap().len();
