@@ -52,6 +52,8 @@ pub struct InputSummary {
     pub events: Option<LogStats>,
     /// Set when the input was recognised but not analysed.
     pub skipped: Option<String>,
+    /// For a piece of a capture read as one stream with others (`pieces`): the piece before it.
+    pub continues: Option<String>,
 }
 
 /// What one input yields.
@@ -424,6 +426,7 @@ fn summary_of(input: &Input, name: &str) -> InputSummary {
         flows: None,
         events: None,
         skipped: None,
+        continues: None,
     }
 }
 

@@ -16,15 +16,17 @@ use crate::util::{corpus, rdplog, stderr};
 /// Corpus captures with RDP connections, and where to cut them. zeek_rdp-to-ssl's second
 /// connection has its ClientHello in frame 26 and its first encrypted records in 28-29: pieces of
 /// 26 and 27 cut inside its TLS handshake; wswiki_rdp-ssl is cut inside it by 1, 2 and 3.
-const CORPUS: [(&str, &[usize]); 8] = [
-    ("zeek_rdp-to-ssl.pcap", &[26, 27, 100, 400]),
-    ("wswiki_rdp-ssl.pcap", &[1, 2, 3, 40]),
-    ("wswiki_RDP-002.pcap", &[7, 150]),
-    ("suricata-verify_RDP-003.pcap", &[5, 200]),
-    ("wswiki_SASP.pcap", &[3, 1000]),
-    ("zeek_rdp-rdpeudp-handshake-success_full.pcap", &[4, 800]),
-    ("ndpi_tcp_scan.pcapng", &[1, 7]),
-    ("ndpi_rdp2.pcap", &[1, 13]),
+/// Third: the frames that follow a silence of more than 600 s, where a piece starts a stream of
+/// its own (tshark `frame.time_delta`: ndpi_rdp2 joins three captures months apart).
+const CORPUS: [(&str, &[usize], &[u64]); 8] = [
+    ("zeek_rdp-to-ssl.pcap", &[26, 27, 100, 400], &[]),
+    ("wswiki_rdp-ssl.pcap", &[1, 2, 3, 40], &[]),
+    ("wswiki_RDP-002.pcap", &[7, 150], &[]),
+    ("suricata-verify_RDP-003.pcap", &[5, 200], &[]),
+    ("wswiki_SASP.pcap", &[3, 1000], &[]),
+    ("zeek_rdp-rdpeudp-handshake-success_full.pcap", &[4, 800], &[]),
+    ("ndpi_tcp_scan.pcapng", &[1, 7], &[]),
+    ("ndpi_rdp2.pcap", &[1, 3, 13], &[7, 33]),
 ];
 
 /// `editcap`, or `None` with a printed notice.
@@ -36,13 +38,13 @@ fn editcap() -> Option<&'static str> {
     found.then_some("editcap")
 }
 
-/// Cuts `file` into pieces of `every` packets under `dir`; the pieces in order (editcap numbers
-/// them in their names).
-fn split(editcap: &str, file: &Path, every: usize, dir: &Path) -> Vec<PathBuf> {
+/// Cuts `file` into pieces of `every` packets under `dir`, as pcapng (editcap's default, which
+/// keeps nanosecond times) or, with `legacy`, as (microsecond) pcap like `tcpdump -C` writes;
+/// the pieces in order (editcap numbers them in their names).
+fn split(editcap: &str, file: &Path, every: usize, dir: &Path, legacy: bool) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();
-    // The name only: editcap keeps the input's format (a gzipped input is written unpacked).
-    let ext = if file.to_string_lossy().contains("pcapng") { "pcapng" } else { "pcap" };
-    edit(editcap, &["-c", &every.to_string()], file, &dir.join(format!("piece.{ext}")), &[]);
+    let (format, ext) = if legacy { ("pcap", "pcap") } else { ("pcapng", "pcapng") };
+    edit(editcap, &["-F", format, "-c", &every.to_string()], file, &dir.join(format!("piece.{ext}")), &[]);
     let mut pieces: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     pieces.sort();
     pieces
@@ -131,12 +133,14 @@ fn in_pieces(whole_ref: &str, every: u64, pieces: &[PathBuf]) -> String {
 fn corpus_captures_cut_into_pieces_read_as_the_whole() {
     let Some(editcap) = editcap() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    for (name, cuts) in CORPUS {
+    for (name, cuts, silences) in CORPUS {
         let Some(file) = corpus("pcap", name) else { continue };
         let whole = analyze(&[&file]);
         assert!(!whole["connections"].as_array().unwrap().is_empty(), "{name} has connections");
         for &every in cuts {
-            let pieces = split(editcap, &file, every, &tmp.path().join(format!("{name}-{every}")));
+            // The legacy pcaps of the corpus (all in microseconds) are cut as pcap, the rest as pcapng.
+            let legacy = name.ends_with(".pcap");
+            let pieces = split(editcap, &file, every, &tmp.path().join(format!("{name}-{every}")), legacy);
             assert!(pieces.len() > 1, "{name} -c {every}: cut into pieces");
             let inputs: Vec<&Path> = pieces.iter().map(PathBuf::as_path).collect();
             let cut = analyze(&inputs);
@@ -152,6 +156,13 @@ fn corpus_captures_cut_into_pieces_read_as_the_whole() {
             assert_eq!(records.iter().sum::<u64>(), total, "{name} -c {every}");
             assert!(records.iter().all(|&n| n <= every as u64));
             assert!(cut["warnings"].as_array().unwrap().is_empty(), "{name} -c {every}: {}", cut["warnings"]);
+            // Each piece says which one it continues, unless it starts after a silence.
+            let continues: Vec<Option<&str>> =
+                cut["inputs"].as_array().unwrap().iter().map(|i| i["continues"].as_str()).collect();
+            let starts = |k: usize| k == 0 || silences.contains(&(k as u64 * every as u64 + 1));
+            let before: Vec<Option<&str>> =
+                (0..pieces.len()).map(|k| if starts(k) { None } else { pieces[k - 1].to_str() }).collect();
+            assert_eq!(continues, before, "{name} -c {every}");
         }
     }
 }
@@ -159,7 +170,7 @@ fn corpus_captures_cut_into_pieces_read_as_the_whole() {
 #[test]
 fn a_teardown_in_a_later_piece_names_its_file_in_the_detail_views() {
     let Some((editcap, file, tmp)) = with_rdp_to_ssl() else { return };
-    let pieces = split(editcap, &file, 200, tmp.path());
+    let pieces = split(editcap, &file, 200, tmp.path(), true);
     let inputs: Vec<&Path> = pieces.iter().map(PathBuf::as_path).collect();
     let r = analyze(&inputs);
     // tshark on the whole file: the server's RST closing the second connection is frame 658, the
@@ -200,7 +211,7 @@ fn bundled_samples_cut_into_pieces_keep_their_verdicts() {
             let case = tmp.path().join(format!("{name}-{every}"));
             crate::batch::copy_dir(&folder, &case);
             std::fs::remove_file(case.join(capture.file_name().unwrap())).unwrap();
-            split(editcap, &capture, every, &case.join("capture"));
+            split(editcap, &capture, every, &case.join("capture"), false);
             assert_eq!(view(&analyze(&[&case])), view(&whole), "{name} cut every {every} packets");
         }
     }
@@ -257,7 +268,7 @@ fn a_batch_case_holding_pieces_keeps_its_verdict() {
     let case = tmp.path().join("cases/certificate");
     crate::batch::copy_dir(&sample, &case);
     std::fs::remove_file(case.join("capture.pcapng")).unwrap();
-    split(editcap, &sample.join("capture.pcapng"), 10, &case.join("capture"));
+    split(editcap, &sample.join("capture.pcapng"), 10, &case.join("capture"), false);
     let summary = tmp.path().join("summary.csv");
     let out = rdplog(&[
         "batch",

@@ -307,11 +307,12 @@ pub(super) fn chain_captures(captures: &[&Input], results: &mut [Result<PerInput
         let first = chain.members.first().map_or(0, |m| m.index);
         match out {
             Ok(out) => {
-                let mut conns = Some(out.conns);
+                let (mut conns, mut before) = (Some(out.conns), None);
                 for (m, (warnings, count)) in chain.members.iter().zip(out.warnings) {
                     if let Some(Ok(per)) = results.get_mut(m.index) {
                         per.conns = conns.take().unwrap_or_default();
                         per.summary.warnings = count;
+                        per.summary.continues = before.replace(per.summary.path.clone());
                         per.warnings = warnings;
                     }
                 }
