@@ -207,17 +207,18 @@ pub(super) struct ChainOut {
 /// Reads a chain's files in order as one stream through one flow table. `captures` are the
 /// inputs `Member::index` refers to.
 pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) -> Result<ChainOut> {
-    let deadline = limits.deadline();
     let mut table = FlowTable::with_limits(limits);
-    let names: Vec<String> =
-        chain.members.iter().map(|m| captures.get(m.index).map(|i| i.display()).unwrap_or_default()).collect();
+    let members: Vec<(&Member, &Input)> =
+        chain.members.iter().filter_map(|m| Some((m, *captures.get(m.index)?))).collect();
+    let names: Vec<String> = members.iter().map(|(_, i)| i.display()).collect();
     let first_name = names.first().cloned().unwrap_or_default();
     let mut flow_sink = WarningSink::new(first_name.clone());
     let mut sinks = Vec::new();
     let mut parts = Vec::new();
     let (mut before, mut seen) = (0u64, None::<Ts>);
-    for (m, name) in chain.members.iter().zip(&names) {
-        let Some(input) = captures.get(m.index) else { continue };
+    for (&(m, input), name) in members.iter().zip(&names) {
+        // Each piece has the time one input has (`--input-time`).
+        let deadline = limits.deadline();
         let mut sink = WarningSink::new(name.clone());
         let reader = Timed::new(input::open(input)?, deadline);
         let stopped = reader.stopped.clone();
@@ -238,7 +239,7 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
             sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
         }
         if let Some((o, _, upto)) = mark.filter(|_| dropped > 0) {
-            let other = names.get(chain.members.iter().position(|m| m.index == o).unwrap_or(0)).cloned();
+            let other = names.get(members.iter().position(|(m, _)| m.index == o).unwrap_or(0)).cloned();
             sink.push(0, None, overlap_message(name, &other.unwrap_or_default(), dropped, stats.packets, upto));
         }
         seen = latest;
