@@ -301,3 +301,30 @@ fn the_capture_point_is_read_from_file_headers_and_interface_blocks() {
         assert_eq!(links(&pcap), [link(1, 65535, None)]);
     }
 }
+
+/// Damage in a piece is reported in that piece: its file, its own frame number and byte offset.
+/// Oracle: editcap's numbering and the record offset found by walking the piece's pcap record
+/// headers (24-byte file header, 16-byte record headers, captured length at +8).
+#[test]
+fn damage_in_a_piece_names_the_piece_and_its_frame() {
+    let Some((editcap, file, tmp)) = with_rdp_to_ssl() else { return };
+    let pieces = split(editcap, &file, 200, tmp.path(), true);
+    let third = &pieces[2];
+    let mut bytes = std::fs::read(third).unwrap();
+    let mut at = 24;
+    for _ in 1..10 {
+        at += 16 + u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+    }
+    // Frame 10's IPv4 version nibble (after the 14-byte Ethernet header) becomes 0.
+    assert_eq!(bytes[at + 16 + 14], 0x45);
+    bytes[at + 16 + 14] = 0x05;
+    std::fs::write(third, bytes).unwrap();
+    let inputs: Vec<&Path> = pieces.iter().map(PathBuf::as_path).collect();
+    let r = analyze(&inputs);
+    let w = &r["warnings"][0];
+    assert_eq!(w["input"].as_str(), third.to_str());
+    assert_eq!((w["frame"].as_u64(), w["offset"].as_u64()), (Some(10), Some(at as u64)), "{w}");
+    assert!(w["message"].as_str().unwrap().starts_with("malformed packet skipped"), "{w}");
+    let counts: Vec<u64> = r["inputs"].as_array().unwrap().iter().map(|i| i["warnings"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [0, 0, 1, 0]);
+}

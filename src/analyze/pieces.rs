@@ -7,10 +7,12 @@
 //! and last times, the fingerprints of its first and last few packets, and the addresses of its
 //! connections. `group` then finds files that continue each other: the same capture point, the
 //! next file starting at or after the group's last packet, within `SEAM_NS` of it or within
-//! `MAX_GAP_NS` and sharing an address with the group (or one side without any). Only such groups are read again, sequentially and in time
-//! order, through one `FlowTable` (`read_chain`); their first-pass connections are replaced. A
-//! file that continues nothing keeps its first-pass result untouched (byte-identical output), so
-//! the double read costs only pieces. Memory stays bounded by live flows and a few kilobytes per
+//! `MAX_GAP_NS` and sharing an address with the group (or one side without any). Only such
+//! groups are read again, sequentially and in time order, through one `FlowTable`
+//! (`read_chain`); their first-pass connections are replaced. A file that continues nothing keeps
+//! its first-pass result untouched (byte-identical output), so the double read costs only pieces.
+//! (Stitching the first pass's flow states at each boundary would save that read, but every
+//! per-flow analyzer would need a merge; reading again reuses the one pipeline there is.) Memory stays bounded by live flows and a few kilobytes per
 //! file, never by the number of files: a chain holds one file open at a time.
 //!
 //! The stream numbers packets consecutively over its pieces (the piece's first packet follows
@@ -233,7 +235,7 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
                 return;
             }
             latest = latest.max(Some(pkt.ts));
-            table.on_packet(&Packet { frame: before + pkt.frame, ..*pkt }, &mut flow_sink);
+            table.on_packet(&Packet { frame: before.saturating_add(pkt.frame), ..*pkt }, &mut flow_sink);
         })?;
         if let Some(at) = stopped.get() {
             sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
@@ -250,9 +252,19 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
     let (finished, _) = table.finish(&mut flow_sink);
     let frames = Arc::new(Frames::pieces(parts));
     let conns = connection::build(&first_name, &frames, finished);
+    Ok(ChainOut { conns, warnings: per_piece(&frames, &names, sinks, flow_sink) })
+}
+
+/// Each piece's warnings and their count: its reader's, then the flow table's that name one of
+/// its packets, numbered as in the file (the flow table numbers the stream; a line counting the
+/// warnings not kept, and those without a packet, go to the first piece).
+fn per_piece(
+    frames: &Frames,
+    names: &[String],
+    sinks: Vec<WarningSink>,
+    flow_sink: WarningSink,
+) -> Vec<(Vec<Warning>, u64)> {
     let mut warnings: Vec<(Vec<Warning>, u64)> = sinks.into_iter().map(WarningSink::into_listed).collect();
-    // Flow warnings carry stream numbers: each goes to its file, with the file's own number (a
-    // line counting those not kept goes to the first).
     let (flow, flow_total) = flow_sink.into_listed();
     let unlisted = flow_total.saturating_sub(flow.len() as u64);
     for mut w in flow {
@@ -269,7 +281,7 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
     if let Some((_, count)) = warnings.first_mut() {
         *count += unlisted;
     }
-    Ok(ChainOut { conns, warnings })
+    warnings
 }
 
 /// The warning for a piece whose first packets were already read in the piece it overlaps.
@@ -322,6 +334,7 @@ pub(super) fn chain_captures(captures: &[&Input], results: &mut [Result<PerInput
                 if let Some(Ok(per)) = results.get_mut(first) {
                     let message = format!("pieces of this capture not read as one stream: {e}");
                     per.warnings.push(Warning { input: per.summary.path.clone(), offset: 0, frame: None, message });
+                    per.summary.warnings += 1;
                 }
             }
         }
