@@ -379,3 +379,28 @@ impl Serialize for Observation {
         st.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Numbers as `editcap -c 200` cuts a capture: stream packet 200 is the first piece's last,
+    // 201 the second piece's first.
+    #[test]
+    fn stream_numbers_map_to_pieces_and_their_frames() {
+        let part = |before, file: &str| Part { before, file: file.into(), unit: Unit::Frame };
+        let frames = Frames::pieces(vec![part(0, "a.pcap"), part(200, "b.pcap"), part(400, "c.pcap")]);
+        assert_eq!(frames.place(1), (1, Some("a.pcap".into())));
+        assert_eq!(frames.place(200), (200, Some("a.pcap".into())));
+        assert_eq!(frames.place(201), (1, Some("b.pcap".into())));
+        assert_eq!(frames.place(458), (58, Some("c.pcap".into())));
+        assert_eq!(frames.origin(201).reference(), "frame 1 of b.pcap");
+        // A single file keeps its own numbers and names no file in the detail views.
+        let single = Frames::single("/cases/x/capture.pcap", Unit::Frame);
+        assert_eq!(single.place(658), (658, None));
+        assert_eq!(single.origin(658).reference(), "frame 658");
+        // Out of range (a damaged count) stays in the last part instead of failing.
+        assert_eq!(frames.place(u64::MAX).1, Some("c.pcap".into()));
+        assert_eq!(frames.place(0), (0, Some("a.pcap".into())));
+    }
+}
