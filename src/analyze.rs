@@ -4,7 +4,10 @@
 //! parsed in parallel), on whatever rayon pool the caller installed (`-j/--threads`); within a
 //! file the SHA-256 for the inventory is computed on its own thread from the same reads
 //! (`input::hash`), or skipped (`Options::no_hash`). Results are merged and sorted so
-//! that the output does not depend on the order the inputs were given in.
+//! that the output does not depend on the order the inputs were given in. Captures that are
+//! pieces of one capture are then read again as one stream (`pieces`).
+
+mod pieces;
 
 use std::io::Read;
 
@@ -49,10 +52,23 @@ pub struct InputSummary {
     pub events: Option<LogStats>,
     /// Set when the input was recognised but not analysed.
     pub skipped: Option<String>,
+    /// For a piece of a capture read as one stream with others (`pieces`): the piece before it.
+    pub continues: Option<String>,
 }
 
-/// What one input yields: its inventory line, connections, catalogued events and warnings.
-type PerInput = (InputSummary, Vec<Connection>, Vec<TypedEvent>, Vec<Warning>);
+/// What one input yields.
+struct PerInput {
+    summary: InputSummary,
+    conns: Vec<Connection>,
+    /// Catalogued events (event logs).
+    events: Vec<TypedEvent>,
+    warnings: Vec<Warning>,
+    /// For a capture that could continue another, what the grouping of pieces needs.
+    piece: Option<pieces::Piece>,
+}
+
+/// What `parse` reads from one input: `PerInput` with the warnings still in their sink.
+type Parsed = (InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink, Option<pieces::Piece>);
 
 /// Everything `analyze` found, ready for a renderer.
 #[derive(Debug, Default)]
@@ -157,10 +173,11 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let (captures, logs): (Vec<&Input>, Vec<&Input>) =
         inputs.iter().partition(|i| matches!(i.kind, Kind::Pcap | Kind::Pcapng | Kind::Etl));
     let mut results: Vec<Result<PerInput>> = captures.par_iter().map(|i| analyze_one(i, None, opts)).collect();
+    pieces::chain_captures(&captures, &mut results, &opts.limits);
     let span = results
         .iter()
         .flatten()
-        .flat_map(|(_, conns, _, _)| conns.iter().flat_map(|c| [c.start, c.end]))
+        .flat_map(|p| p.conns.iter().flat_map(|c| [c.start, c.end]))
         .fold(None, |acc: Option<(Ts, Ts)>, t| Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
     // Saturating: a damaged timestamp puts a connection at an end of `Ts`'s range.
     let window = span.map(|(a, b)| (Ts(a.0.saturating_sub(EVENT_MARGIN_NS)), Ts(b.0.saturating_add(EVENT_MARGIN_NS))));
@@ -169,11 +186,11 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     let mut unreadable = Vec::new();
     for (r, input) in results.into_iter().zip(captures.iter().chain(&logs)) {
         match r {
-            Ok((summary, conns, events, warnings)) => {
-                out.inputs.push(summary);
-                out.connections.extend(conns);
-                out.events.extend(events);
-                out.warnings.extend(warnings);
+            Ok(p) => {
+                out.inputs.push(p.summary);
+                out.connections.extend(p.conns);
+                out.events.extend(p.events);
+                out.warnings.extend(p.warnings);
             }
             Err(e) => unreadable.push((*input, e)),
         }
@@ -344,19 +361,11 @@ fn analyze_one(input: &Input, window: Option<(Ts, Ts)>, opts: &Options) -> Resul
         let raw = input::open_raw(input)?;
         hash::teed(raw, |raw| parse(input, &name, window, limits, Some(Box::new(raw))))
     };
-    let (mut summary, conns, events, sink) = parsed?;
+    let (mut summary, conns, events, sink, piece) = parsed?;
     summary.sha256 = digest.map_err(|source| Error::Io { path: input.path.clone(), source })?;
-    summary.warnings = sink.total();
-    let mut warnings = sink.list;
-    if sink.dropped > 0 {
-        warnings.push(Warning {
-            input: name,
-            offset: 0,
-            frame: None,
-            message: format!("{} more warnings not listed", sink.dropped),
-        });
-    }
-    Ok((summary, conns, events, warnings))
+    let (warnings, total) = sink.into_listed();
+    summary.warnings = total;
+    Ok(PerInput { summary, conns, events, warnings, piece })
 }
 
 /// A raw (undecoded) byte stream of an input that its parser reads front to back.
@@ -364,13 +373,7 @@ type Raw<'a> = Box<dyn Read + Send + 'a>;
 
 /// Parses one input. `raw` is its file's bytes when the caller already opened it (to hash what
 /// passes through); otherwise the file is opened here.
-fn parse(
-    input: &Input,
-    name: &str,
-    window: Option<(Ts, Ts)>,
-    limits: &Limits,
-    raw: Option<Raw<'_>>,
-) -> Result<(InputSummary, Vec<Connection>, Vec<TypedEvent>, WarningSink)> {
+fn parse(input: &Input, name: &str, window: Option<(Ts, Ts)>, limits: &Limits, raw: Option<Raw<'_>>) -> Result<Parsed> {
     let mut sink = WarningSink::new(name);
     let mut summary = summary_of(input, name);
     if matches!(input.kind, Kind::Evtx | Kind::EventXml) {
@@ -381,10 +384,12 @@ fn parse(
         summary.last = stats.last.map(|t| t.rfc3339(7));
         let typed = events.iter().filter_map(type_event).collect();
         summary.events = Some(stats);
-        return Ok((summary, Vec::new(), typed, sink));
+        return Ok((summary, Vec::new(), typed, sink, None));
     }
     let reader = input::decode(input, opened(input, raw)?);
-    let (stats, flow_stats, conns) = analyze_capture_with(reader, name, limits, &mut sink)?;
+    let mut edges = pieces::Edges::default();
+    let (stats, flow_stats, conns) = capture_pass(reader, name, limits, &mut sink, &mut edges)?;
+    let piece = pieces::Piece::new(&stats, edges, &conns);
     summary.format = stats.detail.clone().unwrap_or_else(|| stats.format.to_string());
     summary.records = stats.packets;
     summary.first = stats.first.map(|t| t.rfc3339(stats.precision));
@@ -393,7 +398,7 @@ fn parse(
     if stats.packets == 0 {
         sink.push(0, None, "the capture contains no packets");
     }
-    Ok((summary, conns, Vec::new(), sink))
+    Ok((summary, conns, Vec::new(), sink, piece))
 }
 
 /// `raw`, or the input's file opened now.
@@ -421,6 +426,7 @@ fn summary_of(input: &Input, name: &str) -> InputSummary {
         flows: None,
         events: None,
         skipped: None,
+        continues: None,
     }
 }
 
@@ -498,11 +504,26 @@ pub fn analyze_capture_with(
     limits: &Limits,
     sink: &mut WarningSink,
 ) -> Result<(CaptureStats, FlowStats, Vec<Connection>)> {
+    capture_pass(reader, name, limits, sink, &mut pieces::Edges::default())
+}
+
+/// `analyze_capture_with`, noting the fingerprints of the capture's first and last packets in
+/// `edges` (for `pieces`).
+fn capture_pass(
+    reader: impl Read,
+    name: &str,
+    limits: &Limits,
+    sink: &mut WarningSink,
+    edges: &mut pieces::Edges,
+) -> Result<(CaptureStats, FlowStats, Vec<Connection>)> {
     let deadline = limits.deadline();
     let reader = Timed::new(reader, deadline);
     let stopped = reader.stopped.clone();
     let mut table = FlowTable::with_limits(limits);
-    let stats = input::read_capture(reader, name, sink, |pkt, warn| table.on_packet(pkt, warn))?;
+    let stats = input::read_capture(reader, name, sink, |pkt, warn| {
+        edges.see(pkt);
+        table.on_packet(pkt, warn)
+    })?;
     if let Some(at) = stopped.get() {
         sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
     }

@@ -70,4 +70,16 @@ impl WarningSink {
     pub fn total(&self) -> u64 {
         self.list.len() as u64 + self.dropped
     }
+
+    /// The warnings kept, then a line saying how many more were counted but not kept (when any
+    /// were); and the total.
+    pub fn into_listed(self) -> (Vec<Warning>, u64) {
+        let total = self.total();
+        let mut list = self.list;
+        if self.dropped > 0 {
+            let message = format!("{} more warnings not listed", self.dropped);
+            list.push(Warning { input: self.input, offset: 0, frame: None, message });
+        }
+        (list, total)
+    }
 }

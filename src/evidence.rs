@@ -96,6 +96,13 @@ impl Frames {
 }
 
 impl Frames {
+    /// Stream packet `n` as the detail views write it: the number within its file, and that
+    /// file's name only when the stream is made of pieces (a single file's numbers are its own).
+    pub fn place(&self, n: u64) -> (u64, Option<Arc<str>>) {
+        let (p, local) = self.locate(n);
+        (local, (self.parts.len() > 1).then(|| p.file.clone()))
+    }
+
     /// Maps evidence built from stream numbers (`Evidence::packet`) to its files' numbers.
     pub fn resolve(&self, ev: &mut [Evidence]) {
         for e in ev {
@@ -382,5 +389,30 @@ impl Serialize for Observation {
         st.serialize_field("ref", &self.origin.as_ref().map(Origin::reference).unwrap_or_default())?;
         st.serialize_field("text", &self.text)?;
         st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Numbers as `editcap -c 200` cuts a capture: stream packet 200 is the first piece's last,
+    // 201 the second piece's first.
+    #[test]
+    fn stream_numbers_map_to_pieces_and_their_frames() {
+        let part = |before, file: &str| Part { before, file: file.into(), unit: Unit::Frame };
+        let frames = Frames::pieces(vec![part(0, "a.pcap"), part(200, "b.pcap"), part(400, "c.pcap")]);
+        assert_eq!(frames.place(1), (1, Some("a.pcap".into())));
+        assert_eq!(frames.place(200), (200, Some("a.pcap".into())));
+        assert_eq!(frames.place(201), (1, Some("b.pcap".into())));
+        assert_eq!(frames.place(458), (58, Some("c.pcap".into())));
+        assert_eq!(frames.origin(201).reference(), "frame 1 of b.pcap");
+        // A single file keeps its own numbers and names no file in the detail views.
+        let single = Frames::single("/cases/x/capture.pcap", Unit::Frame);
+        assert_eq!(single.place(658), (658, None));
+        assert_eq!(single.origin(658).reference(), "frame 658");
+        // Out of range (a damaged count) stays in the last part instead of failing.
+        assert_eq!(frames.place(u64::MAX).1, Some("c.pcap".into()));
+        assert_eq!(frames.place(0), (0, Some("a.pcap".into())));
     }
 }

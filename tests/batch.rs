@@ -23,7 +23,7 @@ fn expected_cause(name: &str) -> String {
     v["cause"].as_str().expect("cause").to_string()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

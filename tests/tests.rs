@@ -20,6 +20,7 @@ mod labels;
 mod limits;
 #[cfg(feature = "samples")]
 mod output_safety;
+mod pieces;
 #[cfg(feature = "samples")]
 mod report;
 #[cfg(feature = "samples")]

@@ -69,6 +69,32 @@ pub struct CaptureStats {
     /// A longer description of the format for the inventory (e.g. an `.etl`'s providers, the
     /// component its packets were taken from, its drops); `format` when `None`.
     pub detail: Option<String>,
+    /// The capture point: each distinct interface (link type, snaplen, name), in file order, at
+    /// most `MAX_LINKS`. Empty for formats without interfaces (`.etl`).
+    pub links: Vec<Link>,
+}
+
+/// One interface a capture was taken on, as its file header or IDB describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub linktype: u32,
+    pub snaplen: u32,
+    /// pcapng `if_name`, else `if_description` (cut to `MAX_LINK_NAME` bytes).
+    pub name: Option<String>,
+}
+
+/// Interfaces kept per capture in `CaptureStats::links`.
+const MAX_LINKS: usize = 64;
+/// Bytes kept of an interface's name.
+const MAX_LINK_NAME: usize = 256;
+
+impl CaptureStats {
+    /// Notes an interface unless it is known already or the list is full.
+    fn note_link(&mut self, link: Link) {
+        if self.links.len() < MAX_LINKS && !self.links.contains(&link) {
+            self.links.push(link);
+        }
+    }
 }
 
 struct Iface {
@@ -231,6 +257,7 @@ fn read_legacy<R: Read>(
     fmt.linktype = fmt.u32_at(h, 20) & 0x0fff_ffff;
     stats.format = if nanos { "pcap (nanosecond)" } else { "pcap" };
     stats.precision = if nanos { 9 } else { 6 };
+    stats.note_link(Link { linktype: fmt.linktype, snaplen: fmt.snaplen, name: None });
     w.consume(24);
     let mut last_sec: Option<u32> = None;
     loop {
@@ -288,6 +315,12 @@ fn read_legacy<R: Read>(
         on_packet(&pkt, warn);
         w.consume(need);
     }
+}
+
+/// An interface name option's text, cut to `MAX_LINK_NAME` bytes (lossy UTF-8, no NULs).
+fn link_name(b: &[u8]) -> String {
+    let b = b.get(..MAX_LINK_NAME).unwrap_or(b);
+    String::from_utf8_lossy(b).trim_end_matches('\0').to_string()
 }
 
 fn note_packet(stats: &mut CaptureStats, ts: Ts, cap: u32, orig: u32) {
@@ -419,8 +452,11 @@ fn read_pcapng<R: Read>(
                 // pcap-parser 0.17 rejects binary resolutions (0x80|n) and reads if_tsoffset as
                 // little-endian in every section, so both options are decoded here.
                 let (mut tsresol, mut offset_secs) = (6u8, 0i64);
+                let (mut if_name, mut if_description) = (None, None);
                 for opt in &idb.options {
                     match (opt.code.0, opt.as_bytes()) {
+                        (2, Ok(b)) => if_name = Some(link_name(b)),
+                        (3, Ok(b)) => if_description = Some(link_name(b)),
                         (9, Ok([r, ..])) => tsresol = *r,
                         (14, Ok(b)) if b.len() == 8 => {
                             let a = [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]];
@@ -442,7 +478,9 @@ fn read_pcapng<R: Read>(
                     }
                 };
                 stats.precision = stats.precision.max(digits_for(units_per_sec));
-                ifaces.push(Iface { linktype: idb.linktype.0 as u32, units_per_sec, offset_secs });
+                let linktype = idb.linktype.0 as u32;
+                stats.note_link(Link { linktype, snaplen: idb.snaplen, name: if_name.or(if_description) });
+                ifaces.push(Iface { linktype, units_per_sec, offset_secs });
             }
             Ok((_, Block::EnhancedPacket(epb))) => {
                 let Some(iface) = ifaces.get(epb.if_id as usize) else {

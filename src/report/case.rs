@@ -197,8 +197,14 @@ pub fn inputs(a: &Analysis, r: &Redactor) -> Vec<InputRow> {
         .iter()
         .map(|i| {
             let capture = i.capture;
+            let continues = i.continues.as_ref().map(|p| format!("; continues {} as one stream", r.text(p)));
             let about = match (&i.flows, &i.events) {
-                (Some(f), _) => format!("{} RDP TCP flow(s), {} RDP UDP flow(s)", f.rdp_tcp_flows, f.rdp_udp_flows),
+                (Some(f), _) => format!(
+                    "{} RDP TCP flow(s), {} RDP UDP flow(s){}",
+                    f.rdp_tcp_flows,
+                    f.rdp_udp_flows,
+                    continues.unwrap_or_default()
+                ),
                 (_, Some(s)) if !s.computers.is_empty() => format!("written by {}", r.text(&s.computers.join(", "))),
                 _ => String::new(),
             };

@@ -35,6 +35,9 @@ pub struct InputOut<'a> {
     events: Option<LogStatsOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'a str>,
+    /// The piece before this one in a capture read as one stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    continues: Option<&'a str>,
 }
 
 impl<'a> From<&'a InputSummary> for InputOut<'a> {
@@ -53,6 +56,7 @@ impl<'a> From<&'a InputSummary> for InputOut<'a> {
             flows: i.flows.as_ref().map(FlowStatsOut::from),
             events: i.events.as_ref().map(LogStatsOut::from),
             skipped: i.skipped.as_deref(),
+            continues: i.continues.as_deref(),
         }
     }
 }

@@ -2,10 +2,12 @@
 //! (both directions and the ICMP errors) and `udp` (RDP-UDP). TLS is in `tls`.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::connection::{Negotiation, Phases, TcpFacts, Teardown, fmt_ts};
+use crate::evidence::Frames;
 use crate::flow::RdpBy;
 use crate::flow::icmp::IcmpError;
 use crate::flow::tcp::{At, Reset, TcpDir};
@@ -38,21 +40,25 @@ fn side_name(side: Option<Side>) -> &'static str {
     side.map_or("", Side::as_str)
 }
 
-/// A frame reference: `{"frame", "ts"}`.
+/// A frame reference: `{"frame", "ts"}`; the frame is its file's own number, and `file` names
+/// that file when the connection was read from the pieces of a capture (`Frames::place`).
 #[derive(Serialize)]
 pub struct AtOut {
     frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<Arc<str>>,
     ts: String,
 }
 
-impl From<At> for AtOut {
-    fn from(at: At) -> Self {
-        AtOut { frame: at.frame, ts: fmt_ts(at.ts) }
+impl AtOut {
+    pub fn new(at: At, frames: &Frames) -> Self {
+        let (frame, file) = frames.place(at.frame);
+        AtOut { frame, file, ts: fmt_ts(at.ts) }
     }
 }
 
-fn ats(list: &[At]) -> Vec<AtOut> {
-    list.iter().copied().map(AtOut::from).collect()
+fn ats(list: &[At], frames: &Frames) -> Vec<AtOut> {
+    list.iter().map(|&at| AtOut::new(at, frames)).collect()
 }
 
 #[derive(Serialize)]
@@ -92,12 +98,12 @@ pub struct TeardownOut {
     ending_by: &'static str,
 }
 
-impl From<&Teardown> for TeardownOut {
-    fn from(t: &Teardown) -> Self {
+impl TeardownOut {
+    pub fn new(t: &Teardown, frames: &Frames) -> Self {
         TeardownOut {
             how: t.how,
             by: side_name(t.by),
-            at: t.at.map(AtOut::from),
+            at: t.at.map(|at| AtOut::new(at, frames)),
             after_s: t.after_s,
             rst_ttl_mismatch: t.rst_ttl_mismatch,
             ending: t.ending.as_str(),
@@ -181,8 +187,8 @@ struct HostDropsOut {
 
 #[derive(Serialize)]
 struct DropOut {
-    frame: u64,
-    ts: String,
+    #[serde(flatten)]
+    at: AtOut,
     from: &'static str,
     syn: bool,
     component: String,
@@ -191,11 +197,10 @@ struct DropOut {
     inbound: bool,
 }
 
-impl From<&TcpFacts> for TcpOut {
-    fn from(t: &TcpFacts) -> Self {
+impl TcpOut {
+    pub fn new(t: &TcpFacts, frames: &Frames) -> Self {
         let drop = |d: &crate::flow::Dropped| DropOut {
-            frame: d.at.frame,
-            ts: fmt_ts(d.at.ts),
+            at: AtOut::new(d.at, frames),
             from: if d.to_server { "client" } else { "server" },
             syn: d.syn,
             component: d.component.to_string(),
@@ -204,9 +209,9 @@ impl From<&TcpFacts> for TcpOut {
             inbound: d.inbound,
         };
         TcpOut {
-            client_to_server: TcpDirOut::from(&t.client_to_server),
-            server_to_client: TcpDirOut::from(&t.server_to_client),
-            icmp: t.icmp.iter().map(IcmpOut::from).collect(),
+            client_to_server: TcpDirOut::new(&t.client_to_server, frames),
+            server_to_client: TcpDirOut::new(&t.server_to_client, frames),
+            icmp: t.icmp.iter().map(|e| IcmpOut::new(e, frames)).collect(),
             payload_gaps: t.payload_gaps,
             host_drops: (t.drops_total > 0)
                 .then(|| HostDropsOut { total: t.drops_total, first: t.drops.iter().map(drop).collect() }),
@@ -258,14 +263,14 @@ struct TcpDirOut {
     last_ip_id: Option<u16>,
 }
 
-impl From<&TcpDir> for TcpDirOut {
-    fn from(d: &TcpDir) -> Self {
+impl TcpDirOut {
+    fn new(d: &TcpDir, frames: &Frames) -> Self {
         TcpDirOut {
             packets: d.packets,
             payload_bytes: d.payload_bytes,
-            syns: ats(&d.syns),
-            fin: d.fin.map(AtOut::from),
-            rst: d.rst.map(ResetOut::from),
+            syns: ats(&d.syns, frames),
+            fin: d.fin.map(|at| AtOut::new(at, frames)),
+            rst: d.rst.map(|r| ResetOut::new(r, frames)),
             rst_count: d.rst_count,
             retransmissions: d.retransmissions,
             syn_fin_retransmissions: d.syn_fin_retransmissions,
@@ -274,8 +279,8 @@ impl From<&TcpDir> for TcpDirOut {
             out_of_order: d.out_of_order,
             lost_segments: d.lost_segments,
             ack_lost_segments: d.ack_lost_segments,
-            retx_times: ats(&d.retx_times),
-            last_retx: d.last_retx.map(AtOut::from),
+            retx_times: ats(&d.retx_times, frames),
+            last_retx: d.last_retx.map(|at| AtOut::new(at, frames)),
             last_retx_recovered: d.last_retx_recovered,
             unacked_at_end: d.unacked_at_end,
             dup_acks: d.dup_acks,
@@ -301,6 +306,8 @@ impl From<&TcpDir> for TcpDirOut {
 #[derive(Serialize)]
 struct ResetOut {
     frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<Arc<str>>,
     ts: String,
     ttl: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -308,9 +315,10 @@ struct ResetOut {
     with_ack: bool,
 }
 
-impl From<Reset> for ResetOut {
-    fn from(r: Reset) -> Self {
-        ResetOut { frame: r.at.frame, ts: fmt_ts(r.at.ts), ttl: r.ttl, ip_id: r.ip_id, with_ack: r.with_ack }
+impl ResetOut {
+    fn new(r: Reset, frames: &Frames) -> Self {
+        let (frame, file) = frames.place(r.at.frame);
+        ResetOut { frame, file, ts: fmt_ts(r.at.ts), ttl: r.ttl, ip_id: r.ip_id, with_ack: r.with_ack }
     }
 }
 
@@ -318,6 +326,8 @@ impl From<Reset> for ResetOut {
 #[derive(Serialize)]
 pub struct IcmpOut {
     frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<Arc<str>>,
     ts: String,
     from: IpAddr,
     kind: &'static str,
@@ -327,10 +337,12 @@ pub struct IcmpOut {
     mtu: Option<u32>,
 }
 
-impl From<&IcmpError> for IcmpOut {
-    fn from(e: &IcmpError) -> Self {
+impl IcmpOut {
+    pub fn new(e: &IcmpError, frames: &Frames) -> Self {
+        let (frame, file) = frames.place(e.at.frame);
         IcmpOut {
-            frame: e.at.frame,
+            frame,
+            file,
             ts: fmt_ts(e.at.ts),
             from: e.from,
             kind: e.kind.as_str(),
@@ -361,22 +373,22 @@ pub struct UdpOut {
     icmp: Vec<IcmpOut>,
 }
 
-impl From<&UdpFlow> for UdpOut {
-    fn from(u: &UdpFlow) -> Self {
+impl UdpOut {
+    pub fn new(u: &UdpFlow, frames: &Frames) -> Self {
         UdpOut {
             client: u.client,
             server: u.server,
-            first: u.first.into(),
-            last: u.last.into(),
+            first: AtOut::new(u.first, frames),
+            last: AtOut::new(u.last, frames),
             c2s_datagrams: u.c2s_datagrams,
             s2c_datagrams: u.s2c_datagrams,
             c2s_bytes: u.c2s_bytes,
             s2c_bytes: u.s2c_bytes,
-            syns: ats(&u.syns),
+            syns: ats(&u.syns, frames),
             syn_count: u.syn_count,
             syn: u.syn.as_ref().map(SynOut::from),
-            syn_ack: u.syn_ack.as_ref().map(|(at, s)| (AtOut::from(*at), SynOut::from(s))),
-            icmp: u.icmp.iter().map(IcmpOut::from).collect(),
+            syn_ack: u.syn_ack.as_ref().map(|(at, s)| (AtOut::new(*at, frames), SynOut::from(s))),
+            icmp: u.icmp.iter().map(|e| IcmpOut::new(e, frames)).collect(),
         }
     }
 }

@@ -1,9 +1,12 @@
 //! The view of a connection's `tls` value: the negotiated names, what each side's TLS stream
 //! showed (`rdp::tls::TlsSummary`), and the alerts with who sent them.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::connection::{TlsFacts, fmt_ts};
+use crate::evidence::Frames;
 use crate::rdp::analyzer::SentAlert;
 use crate::rdp::tls::{Alert, CertSummary, ClientHello, ServerHello, TlsSummary};
 use crate::vocab::Side;
@@ -22,15 +25,15 @@ pub struct TlsOut<'a> {
     certificate_expired: bool,
 }
 
-impl<'a> From<&'a TlsFacts> for TlsOut<'a> {
-    fn from(t: &'a TlsFacts) -> Self {
+impl<'a> TlsOut<'a> {
+    pub fn new(t: &'a TlsFacts, frames: &Frames) -> Self {
         TlsOut {
             version: t.version.as_deref(),
             cipher_suite: t.cipher_suite.as_deref(),
             sni: t.sni.as_deref(),
             client: SummaryOut::from(&t.client),
             server: SummaryOut::from(&t.server),
-            alerts: t.alerts.iter().map(SentAlertOut::from).collect(),
+            alerts: t.alerts.iter().map(|a| SentAlertOut::new(a, frames)).collect(),
             certificate_expired: t.certificate_expired,
         }
     }
@@ -157,6 +160,9 @@ impl From<&Alert> for AlertOut {
 #[derive(Serialize)]
 struct SentAlertOut {
     frame: u64,
+    /// The file, when the connection was read from the pieces of a capture (`Frames::place`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<Arc<str>>,
     ts: String,
     sender: Side,
     level: u8,
@@ -165,10 +171,12 @@ struct SentAlertOut {
     stream_offset: u64,
 }
 
-impl From<&SentAlert> for SentAlertOut {
-    fn from(s: &SentAlert) -> Self {
+impl SentAlertOut {
+    fn new(s: &SentAlert, frames: &Frames) -> Self {
+        let (frame, file) = frames.place(s.at.frame);
         SentAlertOut {
-            frame: s.at.frame,
+            frame,
+            file,
             ts: fmt_ts(s.at.ts),
             sender: s.sender,
             level: s.alert.level,
