@@ -42,6 +42,8 @@ const SAME_PACKET_NS: i64 = 2_000_000_000;
 const SAME_CONTENT_NS: i64 = 10_000_000;
 /// Network-layer bytes hashed to match appearances by content.
 const CONTENT_BYTES: usize = 64;
+/// Delivered payload buffers kept for reuse.
+const SPARE_BUFFERS: usize = 256;
 /// Component names remembered (pktmon event 20).
 const MAX_COMPONENTS: usize = 4096;
 
@@ -76,6 +78,12 @@ enum Key {
 struct Extractor {
     held: FxHashMap<Key, Held>,
     held_bytes: usize,
+    /// The held packets as (time, event, key), in the order they were held: each CPU's buffer
+    /// is a time-ordered run, so sorting it merges a few runs. An entry whose key now holds
+    /// another appearance (or nothing) is stale and skipped.
+    order: Vec<(Ts, u64, Key)>,
+    /// Payload buffers of delivered packets, reused for the next ones.
+    spare: Vec<Vec<u8>>,
     joiner: ndis::Joiner,
     components: FxHashMap<u16, String>,
     /// Events per provider (for the inventory and the no-packets error).
@@ -194,20 +202,36 @@ impl Extractor {
                 }
                 if candidate.rank > h.rank {
                     self.held_bytes = self.held_bytes - h.data.len() + a.payload.len();
+                    let mut data = std::mem::take(&mut h.data);
+                    data.clear();
+                    data.extend_from_slice(a.payload);
                     let keep_drop = h.dropped;
-                    *h = Held { data: a.payload.to_vec(), dropped: keep_drop, ..candidate };
+                    *h = Held { data, dropped: keep_drop, ..candidate };
+                    self.order.push((h.ts, h.event, key));
                 }
             }
             Some(_) => {
                 // The id came back much later: the held packet is complete; it stays held (under
                 // its own event number) so that packets still go out in time order.
                 if let Some(old) = self.held.remove(&key) {
+                    self.order.push((old.ts, old.event, Key::Single(old.event)));
                     self.held.insert(Key::Single(old.event), old);
                 }
-                self.hold(key, Held { data: a.payload.to_vec(), ..candidate }, warn, out);
+                let data = self.buffer(a.payload);
+                self.hold(key, Held { data, ..candidate }, warn, out);
             }
-            None => self.hold(key, Held { data: a.payload.to_vec(), ..candidate }, warn, out),
+            None => {
+                let data = self.buffer(a.payload);
+                self.hold(key, Held { data, ..candidate }, warn, out)
+            }
         }
+    }
+
+    /// A copy of `payload` in a reused buffer.
+    fn buffer(&mut self, payload: &[u8]) -> Vec<u8> {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.extend_from_slice(payload);
+        b
     }
 
     fn component_name(&self, id: u16) -> String {
@@ -219,18 +243,27 @@ impl Extractor {
 
     fn hold(&mut self, key: Key, h: Held, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
         self.held_bytes += h.data.len();
+        self.order.push((h.ts, h.event, key));
         self.held.insert(key, h);
         if self.held_bytes > HOLD_BYTES || self.held.len() > HOLD_PACKETS {
-            self.flush(self.held.len() / 2, warn, out);
+            self.release(self.order.len() / 2, warn, out);
         }
     }
 
-    /// Delivers the `n` oldest held packets (all of them for `usize::MAX`), in time order.
-    fn flush(&mut self, n: usize, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
-        let mut keys: Vec<(Ts, u64, Key)> = self.held.iter().map(|(k, h)| (h.ts, h.event, *k)).collect();
-        keys.sort_unstable();
-        for (_, _, k) in keys.into_iter().take(n) {
-            if let Some(h) = self.held.remove(&k) {
+    /// Delivers every held packet, in time order.
+    fn flush(&mut self, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
+        self.release(usize::MAX, warn, out);
+    }
+
+    /// Delivers the held packets of the `n` oldest entries of `order`, in time order.
+    fn release(&mut self, n: usize, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
+        // A stable sort finds the runs (one per CPU buffer) and merges them.
+        self.order.sort();
+        let n = n.min(self.order.len());
+        let oldest: Vec<(Ts, u64, Key)> = self.order.drain(..n).collect();
+        for (ts, event, key) in oldest {
+            let current = self.held.get(&key).is_some_and(|h| h.ts == ts && h.event == event);
+            if current && let Some(h) = self.held.remove(&key) {
                 self.held_bytes -= h.data.len();
                 self.deliver(h, out, warn);
             }
@@ -262,6 +295,11 @@ impl Extractor {
             dropped: drop.as_ref().map(|(c, r, inbound)| HostDrop { component: c, reason: *r, inbound: *inbound }),
         };
         out(&pkt, warn);
+        if self.spare.len() < SPARE_BUFFERS {
+            let mut data = h.data;
+            data.clear();
+            self.spare.push(data);
+        }
     }
 }
 
@@ -315,7 +353,7 @@ pub fn read_packets<R: Read>(
 ) -> Result<CaptureStats> {
     let mut x = Extractor::default();
     let walked = walk::walk(src, input, warn, |ev, warn| x.on_event(ev, warn, &mut on_packet))?;
-    x.flush(usize::MAX, warn, &mut on_packet);
+    x.flush(warn, &mut on_packet);
     let has_pktmon = x.providers.contains_key(&pktmon::PKTMON);
     let has_ndis = x.providers.contains_key(&ndis::NDIS);
     if !has_pktmon && !has_ndis {
