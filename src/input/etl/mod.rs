@@ -82,6 +82,8 @@ struct Extractor {
     /// is a time-ordered run, so sorting it merges a few runs. An entry whose key now holds
     /// another appearance (or nothing) is stale and skipped.
     order: Vec<(Ts, u64, Key)>,
+    /// The key, time and rank of the appearance held last (while it is still held).
+    last_held: Option<(Key, Ts, (u8, i64, i32))>,
     /// Payload buffers of delivered packets, reused for the next ones.
     spare: Vec<Vec<u8>>,
     joiner: ndis::Joiner,
@@ -168,7 +170,17 @@ impl Extractor {
             (Key::Pktmon(a.group, a.number), SAME_PACKET_NS)
         };
         // An appearance further from the wire than a held one that is already readable as IP
-        // cannot win: skip decoding it (most appearances, for received packets).
+        // cannot win: skip decoding it (most appearances, for received packets). The packet
+        // held last answers without a lookup: a packet's appearances mostly follow each other.
+        if dropped.is_none()
+            && let Some((k, ts, rank)) = self.last_held
+            && k == key
+            && ts.0.abs_diff(ev.ts.0) <= window as u64
+            && rank.0 == 2
+            && closeness <= (rank.1, rank.2)
+        {
+            return;
+        }
         if let Some(h) = self.held.get_mut(&key)
             && h.ts.0.abs_diff(ev.ts.0) <= window as u64
             && h.rank.0 == 2
@@ -208,6 +220,7 @@ impl Extractor {
                     let keep_drop = h.dropped;
                     *h = Held { data, dropped: keep_drop, ..candidate };
                     self.order.push((h.ts, h.event, key));
+                    self.last_held = Some((key, h.ts, h.rank));
                 }
             }
             Some(_) => {
@@ -244,6 +257,7 @@ impl Extractor {
     fn hold(&mut self, key: Key, h: Held, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
         self.held_bytes += h.data.len();
         self.order.push((h.ts, h.event, key));
+        self.last_held = Some((key, h.ts, h.rank));
         self.held.insert(key, h);
         if self.held_bytes > HOLD_BYTES || self.held.len() > HOLD_PACKETS {
             self.release(self.order.len() / 2, warn, out);
@@ -264,6 +278,9 @@ impl Extractor {
         for (ts, event, key) in oldest {
             let current = self.held.get(&key).is_some_and(|h| h.ts == ts && h.event == event);
             if current && let Some(h) = self.held.remove(&key) {
+                if self.last_held.is_some_and(|l| l.0 == key) {
+                    self.last_held = None;
+                }
                 self.held_bytes -= h.data.len();
                 self.deliver(h, out, warn);
             }
