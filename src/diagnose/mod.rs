@@ -54,6 +54,9 @@ pub struct Verdict {
     pub against: Vec<String>,
     /// The other causes considered, best first.
     pub competing: Vec<Candidate>,
+    /// The first fix step when two capture points place the fault: where on the path to look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub located: Option<String>,
     /// For `undetermined`: what to collect next, with the commands.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub collect: Vec<String>,
@@ -118,6 +121,7 @@ pub fn diagnose(f: &Facts, have: &Inputs) -> Verdict {
         summary,
         client_code: &rule.client_code,
         fix: rule.fix,
+        located: rules::located_fix(rule.cause, f),
         cited: best.cited,
         evidence_for: best.evidence,
         against,
@@ -224,6 +228,7 @@ fn undetermined(f: &Facts, have: &Inputs) -> Verdict {
         summary,
         client_code: &rules::UNKNOWN,
         fix: &[],
+        located: None,
         evidence_for: Vec::new(),
         against: Vec::new(),
         competing: Vec::new(),
@@ -313,6 +318,7 @@ mod tests {
             summary: cause.into(),
             client_code: &rules::UNKNOWN,
             fix: &[],
+            located: None,
             evidence_for: vec![],
             against: vec![],
             competing: vec![],
