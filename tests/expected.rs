@@ -135,6 +135,7 @@ sample_tests! {
     undetermined => "undetermined",
     two_causes => "two-causes",
     after_the_failure => "after-the-failure",
+    two_points => "two-points",
 }
 
 /// nla-auth: the verdict, and the server's clock found 47 s ahead of the capture from the
