@@ -342,6 +342,25 @@ mod tests {
         assert_eq!(case_level(&all[..1], &ALL).cause.as_str(), "none");
     }
 
+    /// Two capture points: the fix names the stretch between them only for a cause whose
+    /// signature they place there (an ICMP error seen at one point for an MTU black hole).
+    #[test]
+    fn the_located_fix_names_the_stretch_between_the_points() {
+        let path = crate::twopoint::PathFacts {
+            client_point: "/cases/a/client.pcap".into(),
+            server_point: "server.pcap".into(),
+            icmp_only_at: Some(crate::twopoint::Point::Client),
+            ..Default::default()
+        };
+        let f = Facts { path: Some(path), ..Default::default() };
+        let fix = rules::located_fix(Cause::MtuBlackhole, &f).unwrap_or_default();
+        assert!(
+            fix.starts_with("Look between the client's capture point (client.pcap) and the server's (server.pcap)")
+        );
+        assert!(rules::located_fix(Cause::NetworkLoss, &f).is_none(), "no loss counted between the points");
+        assert!(rules::located_fix(Cause::Certificate, &f).is_none());
+    }
+
     /// A SYN scan: SYN, SYN+ACK, then the prober's own RST with another TTL than its raw SYN
     /// (ndpi_tcp_scan.pcapng shows scanners' raw SYNs with TTL 57 and window 1024). It is a
     /// probe (info), not a device on the path resetting the connection.

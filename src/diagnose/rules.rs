@@ -138,6 +138,11 @@ pub fn located_fix(cause: Cause, f: &Facts) -> Option<String> {
         Cause::NetworkLoss if p.losses().is_some_and(|(s, c)| s + c > 0) => "packets vanish",
         Cause::MiddleboxReset if p.forged_rst() => "a device makes the RST",
         Cause::FirewallBlock if p.syn_never_arrived => "the SYN is dropped (the server's host firewall never saw it)",
+        // An ICMP error toward one side that the other side's point never saw comes from a
+        // router past the point it never reached.
+        Cause::FirewallBlock | Cause::MtuBlackhole if p.icmp_only_at.is_some() => {
+            "the router that sent the ICMP error sits"
+        }
         _ => return None,
     };
     Some(format!(

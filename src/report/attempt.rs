@@ -496,19 +496,6 @@ fn ladder(a: &Analysis, c: &Connection, ev: &[&Evidence], rows: &[Row]) -> Vec<R
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lanes_follow_the_sender() {
-        assert_eq!(lane(Side::Client), Lane::Client);
-        assert_eq!(lane(Side::Server), Lane::Server);
-        // ICMP errors and RSTs whose TTL does not fit their sender come from the path.
-        assert_eq!(lane(Side::Path), Lane::Network);
-    }
-}
-
 /// One capture point's view in a line: "client's point client.pcap: 10.0.0.5:50001 → ...;
 /// client→server 12 packets (5 retransmitted, 0 RST), server→client 9 (0, 1 RST); clock +2.500 s".
 fn view_line(v: &crate::twopoint::View) -> String {
@@ -529,4 +516,17 @@ fn view_line(v: &crate::twopoint::View) -> String {
         dir(&v.server_to_client),
         if v.icmp > 0 { format!(", {} ICMP error(s)", v.icmp) } else { String::new() },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_follow_the_sender() {
+        assert_eq!(lane(Side::Client), Lane::Client);
+        assert_eq!(lane(Side::Server), Lane::Server);
+        // ICMP errors and RSTs whose TTL does not fit their sender come from the path.
+        assert_eq!(lane(Side::Path), Lane::Network);
+    }
 }

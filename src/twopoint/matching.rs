@@ -58,12 +58,11 @@ pub fn pairs(conns: &[Connection]) -> Vec<Pair> {
             for &b in &group[n + 1..] {
                 let (Some((_, sa)), Some((_, sb))) = (isns(&conns[a]), isns(&conns[b])) else { continue };
                 let servers_agree = sa.zip(sb).is_none_or(|(x, y)| x == y);
-                if !taken[a] && !taken[b] && conns[a].input != conns[b].input && servers_agree {
-                    if close_in_time(&conns[a], &conns[b]) {
-                        taken[a] = true;
-                        taken[b] = true;
-                        out.push(Pair { a, b });
-                    }
+                let free = !taken[a] && !taken[b] && conns[a].input != conns[b].input;
+                if free && servers_agree && close_in_time(&conns[a], &conns[b]) {
+                    taken[a] = true;
+                    taken[b] = true;
+                    out.push(Pair { a, b });
                 }
             }
         }
@@ -74,12 +73,11 @@ pub fn pairs(conns: &[Connection]) -> Vec<Pair> {
             let (x, y) = (&conns[a], &conns[b]);
             let overlap = x.start <= y.end && y.start <= x.end;
             let no_isn = isns(x).is_none() || isns(y).is_none();
-            if !taken[a] && !taken[b] && x.input != y.input && no_isn && overlap {
-                if x.client == y.client && x.server == y.server {
-                    taken[a] = true;
-                    taken[b] = true;
-                    out.push(Pair { a, b });
-                }
+            let free = !taken[a] && !taken[b] && x.input != y.input;
+            if free && no_isn && overlap && x.client == y.client && x.server == y.server {
+                taken[a] = true;
+                taken[b] = true;
+                out.push(Pair { a, b });
             }
         }
     }
@@ -123,10 +121,11 @@ pub fn offsets(conns: &[Connection], pairs: &[Pair]) -> Offsets {
 /// Whether `a`'s point sits nearer the client than `b`'s: the client's packets carry a higher
 /// TTL there (each router decrements it, RFC 791 §3.2 / RFC 8200 §3), or the server's a lower
 /// one; with equal TTLs, the point that saw the longer SYN → SYN+ACK interval (the client's
-/// point waits a full round trip, the server's only the server's turnaround). Undecided: `a`.
+/// point waits a full round trip, the server's only the server's turnaround). Undecided: the
+/// input whose name sorts first (not the order the inputs were given in).
 pub fn nearer_client(a: &Connection, b: &Connection) -> bool {
     let dirs = |c: &Connection| c.tcp.as_ref().map(|t| (t.client_to_server.clone(), t.server_to_client.clone()));
-    let (Some((ac, as_)), Some((bc, bs))) = (dirs(a), dirs(b)) else { return true };
+    let (Some((ac, as_)), Some((bc, bs))) = (dirs(a), dirs(b)) else { return a.input <= b.input };
     if let (Some(x), Some(y)) = (ac.ttl_first, bc.ttl_first)
         && x != y
     {
@@ -140,6 +139,7 @@ pub fn nearer_client(a: &Connection, b: &Connection) -> bool {
     let rtt = |c: &TcpDir, s: &TcpDir| Some(s.syns.first()?.ts.0 - c.syns.first()?.ts.0);
     match (rtt(&ac, &as_), rtt(&bc, &bs)) {
         (Some(x), Some(y)) if x != y => x > y,
-        _ => true,
+        // Undecided: by input name, so the choice does not depend on the order of the inputs.
+        _ => a.input <= b.input,
     }
 }
