@@ -3,7 +3,9 @@
 //!
 //! Matching: by the initial sequence numbers first (a NAT rewrites addresses and ports but
 //! keeps them; RFC 9293 §3.4.1 makes an ISN pair practically unique), then, for connections
-//! captured without their SYNs, by the same client and server address with overlapping times.
+//! captured without their SYNs, by the same client and server address with overlapping times;
+//! last, where a firewall also rewrote the sequence numbers, by the same packets and payload
+//! bytes in each direction within 10 s, when exactly one record fits each side.
 //! Records pair only across different inputs, one partner each, within an hour of each other.
 //!
 //! Clock offset: from a paired handshake, as NTP does (RFC 5905 §8) with the SYN going one
@@ -81,9 +83,37 @@ pub fn pairs(conns: &[Connection]) -> Vec<Pair> {
             }
         }
     }
+    // A firewall that rewrites sequence numbers too: the same data both ways, nearly at once,
+    // and no other record that fits as well.
+    let fits = |x: &Connection, y: &Connection| {
+        let (Some(p), Some(q)) = (x.tcp.as_ref(), y.tcp.as_ref()) else { return false };
+        let same = |a: &TcpDir, b: &TcpDir| a.payload_bytes == b.payload_bytes && a.packets == b.packets;
+        x.input != y.input
+            && p.client_to_server.payload_bytes > 0
+            && p.server_to_client.payload_bytes > 0
+            && same(&p.client_to_server, &q.client_to_server)
+            && same(&p.server_to_client, &q.server_to_client)
+            && x.start.0.abs_diff(y.start.0) <= SAME_DATA_APART_NS
+    };
+    for &a in &tcp {
+        let cands: Vec<usize> =
+            tcp.iter().copied().filter(|&b| b != a && !taken[b] && fits(&conns[a], &conns[b])).collect();
+        if let [b] = cands[..]
+            && !taken[a]
+            && tcp.iter().filter(|&&x| x != b && !taken[x] && fits(&conns[x], &conns[b])).count() == 1
+        {
+            taken[a] = true;
+            taken[b] = true;
+            out.push(Pair { a: a.min(b), b: a.max(b) });
+        }
+    }
     out.sort_by_key(|p| (p.a, p.b));
     out
 }
+
+/// How far apart two records with the same data both ways may start to be one connection whose
+/// sequence numbers a firewall rewrote (clocks of hosts kept in time by NTP or Windows time).
+const SAME_DATA_APART_NS: u64 = 10 * 1_000_000_000;
 
 /// The clock of `b`'s point minus the clock of `a`'s point, from one connection.
 pub fn handshake_offset(a: &Connection, b: &Connection) -> i64 {

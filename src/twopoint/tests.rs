@@ -95,3 +95,28 @@ fn clock_offset_from_the_handshakes() {
     let b = record("server.pcap", 2_438_000_000, 2_438_100_000, (64, 64));
     assert!(nearer_client(&a, &b) && !nearer_client(&b, &a));
 }
+
+/// A firewall that rewrites the sequence numbers too: the records share no ISN nor address,
+/// but carry the same packets and payload bytes both ways 2.4 s apart: one connection. A third
+/// record with other data stays apart.
+#[test]
+fn same_data_both_ways_pairs_without_the_isns() {
+    let data = |c: &mut Connection, c2s: (u64, u64), s2c: (u64, u64)| {
+        if let Some(t) = c.tcp.as_mut() {
+            (t.client_to_server.packets, t.client_to_server.payload_bytes) = c2s;
+            (t.server_to_client.packets, t.server_to_client.payload_bytes) = s2c;
+        }
+    };
+    let mut a = record("client.pcap", 0, 2_100_000, (128, 122));
+    let mut b = record("server.pcap", 2_438_000_000, 2_438_100_000, (122, 128));
+    let mut other = record("server.pcap", 3_000_000_000, 3_000_100_000, (122, 128));
+    b.client = Endpoint::Addr("198.51.100.7:61501".parse().expect("address"));
+    data(&mut a, (35, 4650), (32, 17114));
+    data(&mut b, (35, 4650), (32, 17114));
+    data(&mut other, (12, 900), (10, 3000));
+    assert_eq!(pairs(&[a.clone(), other.clone(), b.clone()]), vec![Pair { a: 0, b: 2 }]);
+    // Two records that fit equally well: no guess.
+    let mut twin = b.clone();
+    twin.start = Ts(2_500_000_000);
+    assert_eq!(pairs(&[a, b, twin]), vec![]);
+}
