@@ -153,8 +153,9 @@ pub fn merge(conns: Vec<Connection>, spans: &Spans) -> Vec<Connection> {
         return conns;
     }
     let offsets = matching::offsets(&conns, &found);
-    // Which inputs saw connections to which server address (a point nearer that server).
-    let servers: BTreeSet<(String, String)> = conns.iter().map(|c| (c.input.clone(), c.server.to_string())).collect();
+    // Which inputs saw which server address answer from close by (a point at that server).
+    let servers: BTreeSet<(String, String)> =
+        conns.iter().filter(|c| at_server(c)).map(|c| (c.input.clone(), c.server.to_string())).collect();
     let mut slots: Vec<Option<Connection>> = conns.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(slots.len());
     for p in &found {
@@ -186,6 +187,12 @@ fn join(a: Connection, b: Connection, offsets: &matching::Offsets, spans: &Spans
     near
 }
 
+/// Captured at the server's own host or segment: the server's packets still carry an initial
+/// TTL (64, 128 or 255: no router has decremented them, RFC 791 §3.2).
+fn at_server(c: &Connection) -> bool {
+    c.tcp.as_ref().and_then(|t| t.server_to_client.ttl_first).is_some_and(|ttl| matches!(ttl, 64 | 128 | 255))
+}
+
 /// A TCP connection whose client's SYN was never answered at this point.
 fn unanswered(c: &Connection) -> bool {
     c.transport == Transport::Tcp && c.phases.tcp == crate::connection::Phase::Unanswered
@@ -195,15 +202,16 @@ fn unanswered(c: &Connection) -> bool {
 struct Known<'a> {
     spans: &'a Spans,
     offsets: &'a matching::Offsets,
-    /// (input, server address) of every record.
+    /// (input, server address) of the records captured at the server (`at_server`).
     servers: &'a BTreeSet<(String, String)>,
     /// Inputs that were the server's point of a paired connection.
     server_points: &'a BTreeSet<String>,
 }
 
 /// An unanswered SYN at one point: when another capture point known to sit nearer this server
-/// (it was the server's point of a paired connection, or it saw connections to this server
-/// address) was capturing at the time and has no record of it, the SYN never reached that point.
+/// (it was the server's point of a paired connection, or it saw this server address answer
+/// with an initial TTL) was capturing at the time and has no record of it, the SYN never
+/// reached that point.
 fn syn_check(mut c: Connection, k: &Known) -> Connection {
     let server = c.server.to_string();
     let other = k.spans.iter().find(|(input, (first, last))| {

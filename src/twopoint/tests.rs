@@ -120,3 +120,31 @@ fn same_data_both_ways_pairs_without_the_isns() {
     twin.start = Ts(2_500_000_000);
     assert_eq!(pairs(&[a, b, twin]), vec![]);
 }
+
+/// An unanswered SYN at the client's point, and a server capture covering that time in which
+/// the same server answers another client with an initial TTL (128: captured at the server):
+/// the SYN never reached the server's point. Answering with TTL 122 (six routers away) the
+/// other capture is not at the server, and nothing is claimed.
+#[test]
+fn an_unanswered_syn_the_server_point_never_saw() {
+    let mut syn = record("client.pcap", 10_000_000_000, 10_000_000_000, (128, 0));
+    syn.phases.tcp = crate::connection::Phase::Unanswered;
+    if let Some(t) = syn.tcp.as_mut() {
+        t.server_to_client = TcpDir::default();
+    }
+    syn.end = Ts(31_000_000_000);
+    let spans: Spans = [
+        ("client.pcap".to_string(), (Ts(0), Ts(40_000_000_000))),
+        ("server.pcap".to_string(), (Ts(0), Ts(50_000_000_000))),
+    ]
+    .into_iter()
+    .collect();
+    for (ttl, located) in [(128, true), (122, false)] {
+        let mut other = record("server.pcap", 1_000_000_000, 1_000_100_000, (128, ttl));
+        other.client = Endpoint::Addr("10.20.30.77:50000".parse().expect("address"));
+        let out = merge(vec![syn.clone(), other], &spans);
+        let blocked = out.iter().find(|c| c.input == "client.pcap").expect("the attempt");
+        assert_eq!(blocked.path.as_ref().is_some_and(|p| p.syn_never_arrived), located, "TTL {ttl}");
+        assert_eq!(out.len(), 2);
+    }
+}
