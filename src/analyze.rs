@@ -47,6 +47,8 @@ pub struct InputSummary {
     pub warnings: u64,
     pub first: Option<String>,
     pub last: Option<String>,
+    /// A capture's first and last packet times (what `first` and `last` print).
+    pub span: Option<(Ts, Ts)>,
     pub flows: Option<FlowStats>,
     /// Event logs: events per provider/id, computers, chunks.
     pub events: Option<LogStats>,
@@ -215,6 +217,9 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     }
     out.events.sort_by(|a, b| (a.ts, &a.input, a.record_id).cmp(&(b.ts, &b.input, b.record_id)));
     out.inputs.sort_by(|a, b| a.path.cmp(&b.path));
+    // The same connection captured at two points counts once, with both views (`twopoint`).
+    let spans: crate::twopoint::Spans = out.inputs.iter().filter_map(|i| i.span.map(|s| (i.path.clone(), s))).collect();
+    out.connections = crate::twopoint::merge(std::mem::take(&mut out.connections), &spans);
     sort_and_number(&mut out.connections);
     out.warnings.sort();
     let have = Inputs {
@@ -394,6 +399,7 @@ fn parse(input: &Input, name: &str, window: Option<(Ts, Ts)>, limits: &Limits, r
     summary.records = stats.packets;
     summary.first = stats.first.map(|t| t.rfc3339(stats.precision));
     summary.last = stats.last.map(|t| t.rfc3339(stats.precision));
+    summary.span = stats.first.zip(stats.last);
     summary.flows = Some(flow_stats);
     if stats.packets == 0 {
         sink.push(0, None, "the capture contains no packets");
@@ -423,6 +429,7 @@ fn summary_of(input: &Input, name: &str) -> InputSummary {
         warnings: 0,
         first: None,
         last: None,
+        span: None,
         flows: None,
         events: None,
         skipped: None,

@@ -130,7 +130,10 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
     // 1. Exact-key pairs: (connection, event) with the same client ip:port.
     let mut by_client: BTreeMap<SocketAddr, Vec<usize>> = BTreeMap::new();
     for (i, c) in conns.iter().enumerate() {
-        if let Some(a) = client_of(c) {
+        // Seen at two capture points through a NAT, the server's logs name the client as the
+        // server's point saw it (`twopoint` views).
+        let seen = client_of(c).into_iter().chain(c.views.iter().filter_map(|v| v.client.addr()));
+        for a in seen.collect::<std::collections::BTreeSet<_>>() {
             by_client.entry(a).or_default().push(i);
         }
     }
@@ -266,7 +269,8 @@ pub fn correlate(conns: &[Connection], events: &[TypedEvent], skew: Option<f64>)
             if ts.0 < c.start.0.saturating_sub(w) || ts.0 > c.end.0.saturating_add(w) {
                 continue;
             }
-            let by = if e.client.is_some_and(|a| c.client.ip() == Some(a.ip)) {
+            let ips = || std::iter::once(&c.client).chain(c.views.iter().map(|v| &v.client)).filter_map(|x| x.ip());
+            let by = if e.client.is_some_and(|a| ips().any(|ip| ip == a.ip)) {
                 JoinedBy::ClientIp
             } else if e.client.is_some() {
                 continue; // an event about another client
@@ -400,6 +404,19 @@ mod tests {
             c.joined[0].iter().map(|j| (j.event, j.by)).collect::<Vec<_>>(),
             vec![(0, JoinedBy::TimeWindow), (1, JoinedBy::Activity)]
         );
+    }
+
+    /// Seen at two capture points through a NAT: the server's 131 names the client as the
+    /// server's point saw it (198.51.100.7:61501, the view's address), and still joins exactly.
+    #[test]
+    fn a_server_event_joins_by_the_address_the_server_point_saw() {
+        let mut c = conn("10.20.30.41:51501", 100);
+        let mut view = crate::twopoint::View::of(&c, crate::twopoint::Point::Server, 0);
+        view.client = Endpoint::Addr("198.51.100.7:61501".parse().expect("address"));
+        c.views = vec![crate::twopoint::View::of(&c, crate::twopoint::Point::Client, 0), view];
+        let events = vec![event(CORE, 131, 100_002, &[("ClientIP", "198.51.100.7:61501"), ("ConnType", "TCP")])];
+        let j = correlate(&[c], &events, None);
+        assert_eq!(j.joined[0].iter().map(|j| (j.event, j.by)).collect::<Vec<_>>(), vec![(0, JoinedBy::ClientPort)]);
     }
 
     #[test]

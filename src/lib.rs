@@ -38,4 +38,5 @@ pub mod report;
 pub mod synth;
 pub mod time;
 pub mod timeline;
+pub mod twopoint;
 pub mod vocab;

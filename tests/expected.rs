@@ -136,6 +136,7 @@ sample_tests! {
     two_causes => "two-causes",
     after_the_failure => "after-the-failure",
     host_firewall => "host-firewall",
+    two_points => "two-points",
 }
 
 /// nla-auth: the verdict, and the server's clock found 47 s ahead of the capture from the

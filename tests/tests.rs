@@ -29,4 +29,6 @@ mod samples;
 mod smb_noise;
 mod tcp_expert;
 mod timeline;
+#[cfg(feature = "samples")]
+mod twopoint;
 mod util;

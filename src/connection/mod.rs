@@ -89,6 +89,11 @@ pub struct Connection {
     /// How the packet numbers in `tcp`, `tls` and `udp` map to files (the evidence's origins
     /// are already mapped).
     pub frames: Arc<Frames>,
+    /// What each capture point saw, when two captures saw this connection (`twopoint`); empty
+    /// otherwise.
+    pub views: Vec<crate::twopoint::View>,
+    /// Where on the path the two views place a fault (`twopoint`).
+    pub path: Option<crate::twopoint::PathFacts>,
     sort_key: (Ts, u64),
 }
 
@@ -255,6 +260,8 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         evidence: ev,
         notes,
         frames: Arc::default(),
+        views: Vec::new(),
+        path: None,
         sort_key: (f.first.ts, f.first.frame),
     }
 }
@@ -376,6 +383,8 @@ pub fn from_events(client: Endpoint, server: Endpoint, start: Ts, end: Ts, input
         evidence: Vec::new(),
         notes: Vec::new(),
         frames: Arc::default(),
+        views: Vec::new(),
+        path: None,
         sort_key: (start, 0),
     }
 }
@@ -458,6 +467,8 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         evidence: ev,
         notes: Vec::new(),
         frames: Arc::default(),
+        views: Vec::new(),
+        path: None,
         sort_key: (u.first.ts, u.first.frame),
     }
 }

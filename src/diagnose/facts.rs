@@ -76,6 +76,8 @@ pub struct Facts<'a> {
     pub events: Vec<&'a TypedEvent>,
     /// Service stops left out of `events` because the host was shutting down.
     pub planned_stops: usize,
+    /// Where two capture points place a fault on the path (`twopoint`), when two saw it.
+    pub path: Option<crate::twopoint::PathFacts>,
 }
 
 impl Facts<'_> {
@@ -112,6 +114,7 @@ pub fn facts<'a>(c: &Connection, joined: &[Joined], events: &'a [TypedEvent]) ->
         udp_answered: c.transport == Transport::Udp && p.udp == Phase::Ok,
         neg_failure: c.negotiation.failure_code,
         rst_ttl_mismatch: t.rst_ttl_mismatch,
+        path: c.path.clone(),
         ..Default::default()
     };
     for e in joined.iter().filter_map(|j| events.get(j.event)) {

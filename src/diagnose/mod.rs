@@ -54,6 +54,9 @@ pub struct Verdict {
     pub against: Vec<String>,
     /// The other causes considered, best first.
     pub competing: Vec<Candidate>,
+    /// The first fix step when two capture points place the fault: where on the path to look.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub located: Option<String>,
     /// For `undetermined`: what to collect next, with the commands.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub collect: Vec<String>,
@@ -118,6 +121,7 @@ pub fn diagnose(f: &Facts, have: &Inputs) -> Verdict {
         summary,
         client_code: &rule.client_code,
         fix: rule.fix,
+        located: rules::located_fix(rule.cause, f),
         cited: best.cited,
         evidence_for: best.evidence,
         against,
@@ -224,6 +228,7 @@ fn undetermined(f: &Facts, have: &Inputs) -> Verdict {
         summary,
         client_code: &rules::UNKNOWN,
         fix: &[],
+        located: None,
         evidence_for: Vec::new(),
         against: Vec::new(),
         competing: Vec::new(),
@@ -313,6 +318,7 @@ mod tests {
             summary: cause.into(),
             client_code: &rules::UNKNOWN,
             fix: &[],
+            located: None,
             evidence_for: vec![],
             against: vec![],
             competing: vec![],
@@ -334,6 +340,25 @@ mod tests {
         let healthy = case_level(&all[..2], &ALL);
         assert_eq!(healthy.cause.as_str(), "udp-blocked");
         assert_eq!(case_level(&all[..1], &ALL).cause.as_str(), "none");
+    }
+
+    /// Two capture points: the fix names the stretch between them only for a cause whose
+    /// signature they place there (an ICMP error seen at one point for an MTU black hole).
+    #[test]
+    fn the_located_fix_names_the_stretch_between_the_points() {
+        let path = crate::twopoint::PathFacts {
+            client_point: "/cases/a/client.pcap".into(),
+            server_point: "server.pcap".into(),
+            icmp_only_at: Some(crate::twopoint::Point::Client),
+            ..Default::default()
+        };
+        let f = Facts { path: Some(path), ..Default::default() };
+        let fix = rules::located_fix(Cause::MtuBlackhole, &f).unwrap_or_default();
+        assert!(
+            fix.starts_with("Look between the client's capture point (client.pcap) and the server's (server.pcap)")
+        );
+        assert!(rules::located_fix(Cause::NetworkLoss, &f).is_none(), "no loss counted between the points");
+        assert!(rules::located_fix(Cause::Certificate, &f).is_none());
     }
 
     /// A SYN scan: SYN, SYN+ACK, then the prober's own RST with another TTL than its raw SYN

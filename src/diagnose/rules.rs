@@ -130,6 +130,32 @@ pub fn ser_client_code<S: serde::Serializer>(c: &&ClientCode, s: S) -> Result<S:
 pub fn ser_fix<S: serde::Serializer>(fix: &&[Fix], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(fix.iter().map(Fix::sentence))
 }
+/// The fix step that names where on the path to look, when two capture points place the
+/// cause's signature: the same stretch the verdict's evidence names.
+pub fn located_fix(cause: Cause, f: &Facts) -> Option<String> {
+    let p = f.path.as_ref()?;
+    let what = match cause {
+        Cause::NetworkLoss if p.losses().is_some_and(|(s, c)| s + c > 0) => "packets vanish",
+        Cause::MiddleboxReset if p.forged_rst() => "a device makes the RST",
+        Cause::FirewallBlock if p.syn_never_arrived => "the SYN is dropped (the server's host firewall never saw it)",
+        // An ICMP error toward one side that the other side's point never saw comes from a
+        // router past the point it never reached.
+        Cause::FirewallBlock | Cause::MtuBlackhole if p.icmp_only_at.is_some() => {
+            "the router that sent the ICMP error sits"
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "Look {}: that is where {what}; check the firewalls, NAT, VPN and load-balancing devices and the links there (their logs, drop and error counters)",
+        p.segment()
+    ))
+}
+
+/// "5 of the client's packets lost" / "none of the server's lost".
+fn lost(n: u64, side: &str) -> String {
+    if n == 0 { format!("none of the {side}'s lost") } else { format!("{n} of the {side}'s packets lost") }
+}
+
 const NO_EVENT: fn(&Facts) -> EventScore = |_| None;
 const REF_NET: &[&str] = &["rdp-facts.md §6 (network signatures)"];
 
@@ -168,6 +194,7 @@ pub static RULES: &[Rule] = &[
         packets: |f| {
             if let Some(host) = f.syn_firewall_drop { Some((0.9, format!("the {host}'s own network stack dropped the client's SYN for a filter or policy (pktmon): the {host}'s host firewall, not the network"))) }
             else if f.icmp_admin { Some((0.8, "an ICMP 'administratively prohibited' answered the connection".into())) }
+            else if let Some(p) = f.path.as_ref().filter(|p| p.syn_never_arrived) { Some((0.85, format!("the client's SYN left its capture point and never reached the server's, which was capturing then: it is dropped {} (a network firewall or route, not the server's host firewall)", p.segment()))) }
             else if f.tcp_unanswered { Some((0.6, "the SYN was retransmitted and never answered".into())) }
             else { None }
         },
@@ -322,7 +349,10 @@ pub static RULES: &[Rule] = &[
             Fix { step: "Find the device that injects the reset: the RST's TTL does not match the server's; check IPS/IDS, TLS inspection, load balancers and NAT timeouts on the path, and exempt RDP", answers: &[Answer::Wire("RST with a foreign TTL")] },
         ],
         references: &["rdp-facts.md §6 N9"],
-        packets: |f| f.rst_ttl_mismatch.then(|| (0.75, "the RST's TTL does not match the other packets of the side it claims to come from: a device on the path sent it".into())),
+        packets: |f| if let Some(p) = f.path.as_ref().filter(|p| p.forged_rst()) {
+            let who = if p.rst_not_sent_by_server { "the client's point received a RST from the server that the server's point never saw the server send" } else { "the server's point received a RST from the client that the client's point never saw the client send" };
+            Some((0.9, format!("{who}: a device {} made it (proven by both captures, not inferred from the TTL)", p.segment())))
+        } else { f.rst_ttl_mismatch.then(|| (0.75, "the RST's TTL does not match the other packets of the side it claims to come from: a device on the path sent it".into())) },
         events: |f| ev(f, CORE, &[142], 0.3),
     },
     Rule {
@@ -335,8 +365,13 @@ pub static RULES: &[Rule] = &[
             Fix { step: "Find where packets are lost: capture at both ends at the same time (`pktmon start --capture --comp nics -f rdp.etl` on the server), compare, and check link errors on the path", answers: &[Answer::Wire("retransmissions with back-off before the close"), Answer::Event("RdpCoreTS 142/143/226 0x80070040")] },
         ],
         references: &["rdp-facts.md §6 N4, N5", "rdp-facts.md §4.6 (RdpCoreTS 226)"],
-        packets: |f| (f.loss_unrecovered && !f.big_segment_lost && f.icmp_mtu.is_none())
-            .then(|| (0.55, format!("{} retransmissions with back-off before the connection was torn down", f.retransmissions))),
+        packets: |f| (f.loss_unrecovered && !f.big_segment_lost && f.icmp_mtu.is_none()).then(|| {
+            let back_off = format!("{} retransmissions with back-off before the connection was torn down", f.retransmissions);
+            match f.path.as_ref().and_then(|p| p.losses().filter(|(s, c)| s + c > 0).map(|l| (p, l))) {
+                Some((p, (to_server, to_client))) => (0.8, format!("{}: {}, {}; {back_off}", p.segment(), lost(to_server, "client"), lost(to_client, "server"))),
+                None => (0.55, back_off),
+            }
+        }),
         events: |f| if f.probe.is_some() { None } else { ev(f, CORE, &[142, 143], 0.5) }.or_else(|| f.event(CORE, &[226, 228]).filter(|e| e.facts.error_code == Some(0x8007_0040))
             .map(|e| found(e, 0.5, format!("RdpCoreTS {} ({}): {}", e.event_id, e.input, e.summary)))),
     },

@@ -305,6 +305,9 @@ pub fn detail(a: &Analysis, index: &EventIndex, t: &Attempt, r: &Redactor) -> De
             facts.push(("server certificate", r.text(&text)));
         }
     }
+    for v in &c.views {
+        facts.push(("seen at a capture point", r.text(&view_line(v))));
+    }
     let codes = connection_codes(c, &joined)
         .into_iter()
         .map(|k| Code { what: r.text(&k.what), name: r.text(&k.name), meaning: r.text(&k.meaning), ..k })
@@ -499,6 +502,28 @@ fn frame_words((n, file): (u64, Option<std::sync::Arc<str>>)) -> String {
         Some(f) => format!("frame {n} of {f}"),
         None => format!("frame {n}"),
     }
+}
+
+/// One capture point's view in a line: "client's point client.pcap: 10.0.0.5:50001 → ...;
+/// client→server 12 packets (5 retransmitted, 0 RST), server→client 9 (0, 1 RST); clock +2.500 s".
+fn view_line(v: &crate::twopoint::View) -> String {
+    let dir = |d: &crate::twopoint::DirView| {
+        format!("{} packets ({} retransmitted, {} SYN, {} RST)", d.packets, d.retransmissions, d.syns, d.rsts)
+    };
+    let clock = match v.offset_ns {
+        0 => String::new(),
+        ns => format!("; its clock {:+.3} s from the client point's", ns as f64 / 1e9),
+    };
+    format!(
+        "{}'s point {}: {} → {}; client→server {}, server→client {}{}{clock}",
+        v.point.as_str(),
+        v.input,
+        v.client,
+        v.server,
+        dir(&v.client_to_server),
+        dir(&v.server_to_client),
+        if v.icmp > 0 { format!(", {} ICMP error(s)", v.icmp) } else { String::new() },
+    )
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::redact::Redactor;
 use super::schema::{
-    ClockSkewOut, InputOut, NegotiationOut, PhasesOut, StormOut, TcpOut, TeardownOut, TlsOut, UdpOut, rdp_by_name,
+    ClockSkewOut, InputOut, NegotiationOut, PathOut, PhasesOut, StormOut, TcpOut, TeardownOut, TlsOut, UdpOut, ViewOut,
+    rdp_by_name,
 };
 use crate::analyze::{Analysis, Attempt};
 use crate::connection::fmt_ts;
@@ -48,6 +49,11 @@ struct ConnectionOut<'a> {
     tls: Option<TlsOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     udp: Option<UdpOut>,
+    /// What each capture point saw, when two saw the connection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    views: Vec<ViewOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathOut<'a>>,
     evidence: Vec<&'a Evidence>,
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +82,8 @@ impl<'a> From<Attempt<'a>> for ConnectionOut<'a> {
             tcp: c.tcp.as_ref().map(|t| TcpOut::new(t, &c.frames)),
             tls: c.tls.as_ref().map(|t| TlsOut::new(t, &c.frames)),
             udp: c.udp.as_ref().map(|u| UdpOut::new(u, &c.frames)),
+            views: c.views.iter().map(ViewOut::from).collect(),
+            path: c.path.as_ref().map(PathOut::from),
             evidence: t.evidence(),
             notes: &c.notes,
             verdict: t.verdict,

@@ -462,7 +462,8 @@ fn verdict(a: &Analysis, r: &Redactor, details: &[Detail]) -> VerdictView {
         None => sentence,
     };
     let fix_steps = v.map_or(&[][..], |v| v.fix);
-    let fix: Vec<String> = fix_steps.iter().map(rules::Fix::sentence).collect();
+    let located = v.and_then(|v| v.located.as_deref()).map(|l| r.text(l));
+    let fix: Vec<String> = located.into_iter().chain(fix_steps.iter().map(rules::Fix::sentence)).collect();
     let mut confirm = Vec::new();
     let (wire_sigs, event_sigs) = answers(fix_steps);
     let join = |v: &[&str]| v.join("; ");

@@ -467,14 +467,33 @@ impl TcpConversation {
         self.done()
     }
 
+    /// Frames generated so far (a mark for `sent_since`).
+    pub fn sent(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The frames generated since `mark` (from `sent`), in the order they were generated.
+    pub fn sent_since(&self, mark: usize) -> Vec<Frame> {
+        self.frames.get(mark..).unwrap_or_default().to_vec()
+    }
+
     /// The server sends one segment (the first MSS of `data`) that never arrives: it is
     /// retransmitted `retransmissions` times, 300 ms, 600 ms, 1.2 s… apart, and never ACKed.
     pub fn server_send_lost(&mut self, data: &[u8], retransmissions: u32) -> &mut Self {
+        self.send_lost(SERVER, data, retransmissions)
+    }
+
+    /// `server_send_lost` for the client.
+    pub fn client_send_lost(&mut self, data: &[u8], retransmissions: u32) -> &mut Self {
+        self.send_lost(CLIENT, data, retransmissions)
+    }
+
+    fn send_lost(&mut self, from: usize, data: &[u8], retransmissions: u32) -> &mut Self {
         let seg = &data[..data.len().min(self.mss as usize)];
         if seg.is_empty() {
             return self;
         }
-        let mut h = self.header(SERVER);
+        let mut h = self.header(from);
         h.psh = true;
         let (mut t, mut rto) = (self.begin(), DATA_RTO);
         for i in 0..=retransmissions {
@@ -482,9 +501,9 @@ impl TcpConversation {
                 t = after(t, rto);
                 rto = rto.saturating_mul(2);
             }
-            self.emit(SERVER, t, h.clone(), &[], seg);
+            self.emit(from, t, h.clone(), &[], seg);
         }
-        self.side[SERVER].seq = self.side[SERVER].seq.wrapping_add(seg.len() as u32);
+        self.side[from].seq = self.side[from].seq.wrapping_add(seg.len() as u32);
         self.done()
     }
 

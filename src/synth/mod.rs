@@ -21,6 +21,7 @@ pub mod evtx_writer;
 pub mod rdp;
 pub mod scenario_logs;
 pub mod scenarios;
+pub mod twopoint;
 pub mod writer;
 
 /// A tiny seeded pseudo-random generator (Marsaglia's xorshift64, shifts 13/7/17).

@@ -22,6 +22,7 @@ mod hard;
 mod kit;
 mod late;
 mod pktmon;
+pub mod points;
 
 pub use pktmon::host_firewall_pcapng;
 
@@ -164,6 +165,11 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "the capture starts after the failure: it only holds a working retry, while the logs hold three earlier attempts with RdpCoreTS 131, Schannel 36870 and client 1026 2308, then a TermService restart and a new certificate (RCM 1056)",
         expected: expect!("certificate", Some("10.20.30.41:51401"), None, "the failed attempts exist only in the logs (131 + 36870 + 2308 for each); the capture's later retry worked after TermService made a new certificate"),
     },
+    Scenario {
+        folder: "two-points", file: "client.pcap", gzip_logs: false, build: points::loss,
+        about: "captures at both ends at once (client.pcap, server.pcap), a NAT between them and the server's capture clock 2.437 s ahead: a working session whose path dies; the client's next segment is sent six times and, like its final RST, never reaches the server's capture point, while everything the server sent reached the client's",
+        expected: Expected { cause: "network-loss", client: Some("10.20.30.41:51501"), server: Some("203.0.113.15:3389"), phase: None, note: "one connection seen at two points (matched through the NAT by its sequence numbers) counts once; 7 of the client's packets left its capture point and never reached the server's, none of the server's were lost: the loss sits between the two capture points" },
+    },
 ];
 
 /// Writes every scenario under `out`; returns the files written.
@@ -174,6 +180,7 @@ pub fn write_all(out: &Path) -> io::Result<Vec<PathBuf>> {
         std::fs::create_dir_all(&dir)?;
         let case = (s.build)()?;
         let mut written = vec![(s.file.to_string(), case.capture)];
+        written.extend(case.more);
         if let Some(logs) = case.logs {
             written.extend(logs.files(s.gzip_logs)?);
         }

@@ -9,8 +9,10 @@
 mod case;
 mod connection;
 mod tls;
+mod views;
 
 pub use case::{ClockSkewOut, InputOut, StormOut};
 
 pub use connection::{AtOut, IcmpOut, NegotiationOut, PhasesOut, TcpOut, TeardownOut, UdpOut, rdp_by_name};
 pub use tls::TlsOut;
+pub use views::{PathOut, ViewOut};

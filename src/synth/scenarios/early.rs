@@ -66,7 +66,7 @@ pub fn certificate() -> io::Result<Case> {
             (None, None) => break,
         };
     }
-    Ok(Case { capture: w.into_inner(), logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: w.into_inner(), logs: Some(logs) })
 }
 
 /// The server requires NLA; the client offers TLS only: RDP_NEG_FAILURE 5, client reason 2825.
@@ -91,7 +91,7 @@ pub fn negotiation() -> io::Result<Case> {
     }
     other_user(&mut logs, at(T0, 31 * SEC), 1);
     let capture = pcap(Link::Ethernet, false, false, &merge(streams))?;
-    Ok(Case { capture, logs: Some(logs) })
+    Ok(Case { capture, logs: Some(logs), more: Vec::new() })
 }
 
 /// A fatal protocol_version alert to the ClientHello; Schannel 36874 and 36888 (70). The capture
@@ -115,7 +115,7 @@ pub fn tls_mismatch() -> io::Result<Case> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&raw)?;
     let capture = gz.finish()?;
-    Ok(Case { capture, logs: Some(logs) })
+    Ok(Case { capture, logs: Some(logs), more: Vec::new() })
 }
 
 /// Remote Desktop Services was stopped 1.6 s before the first attempt: every SYN gets RST.
@@ -134,7 +134,7 @@ pub fn service_down() -> io::Result<Case> {
         client_ends(&mut logs, id, c.now(), 516);
         streams.push(c.frames());
     }
-    Ok(Case { capture: pcap(Link::Ethernet, true, true, &merge(streams))?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, true, true, &merge(streams))?, logs: Some(logs) })
 }
 
 /// The host firewall drops the SYNs (WFP 5157 for each); the client gives up with 516.
@@ -153,7 +153,7 @@ pub fn firewall_block() -> io::Result<Case> {
     }
     client_ends(&mut logs, id, at(syn, 15 * SEC), 516);
     let capture = pcap(link, false, false, &merge(vec![background(link, T0)?, c.frames()]))?;
-    Ok(Case { capture, logs: Some(logs) })
+    Ok(Case { capture, logs: Some(logs), more: Vec::new() })
 }
 
 /// The packets look like a certificate failure (RST right after the ClientHello), the server's
@@ -176,5 +176,5 @@ pub fn disagreeing_evidence() -> io::Result<Case> {
         streams.push(c.frames());
     }
     other_user(&mut logs, at(T0, 34 * SEC), 1);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
 }

@@ -28,7 +28,7 @@ pub fn undetermined() -> io::Result<Case> {
     }
     c.wait(700 * MS).fin_from_server();
     let frames = merge(vec![background(Link::Ethernet, T0)?, c.frames()]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: None })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: None })
 }
 
 /// A morning session that works but falls back to TCP (RDP-UDP unanswered), and, 40 s after it
@@ -61,7 +61,7 @@ pub fn two_causes() -> io::Result<Case> {
         client_ends(&mut logs, id, c.now(), 2308);
         streams.push(c.frames());
     }
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
 }
 
 /// Three attempts fail on the server's TLS credential (RdpCoreTS 131, Schannel 36870, client
@@ -103,5 +103,5 @@ pub fn after_the_failure() -> io::Result<Case> {
     logged_on(&mut logs, id, m.nla, at(m.nla, 4 * MS), 51_404, 0x20_3b00);
     c.wait(8 * SEC).client_send(&rdp::app_data(60, 0x17)).server_send(&rdp::app_data(1800, 0x17));
     let frames = merge(vec![background(Link::Ethernet, start)?, c.frames()]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
 }

@@ -73,7 +73,7 @@ pub fn background(link: Link, start: Ts) -> io::Result<Vec<Frame>> {
 }
 
 /// A DNS A query for rdsh01.corp.example and its answer 10.20.1.15 (RFC 1035 §4.1).
-fn dns_lookup() -> (Vec<u8>, Vec<u8>) {
+pub fn dns_lookup() -> (Vec<u8>, Vec<u8>) {
     let mut question = Vec::new();
     for label in ["rdsh01", "corp", "example"] {
         question.push(label.len() as u8);
@@ -311,4 +311,6 @@ pub fn history(logs: &mut Logs) {
 pub struct Case {
     pub capture: Vec<u8>,
     pub logs: Option<Logs>,
+    /// More files of the case (a second capture point's capture), by name.
+    pub more: Vec<(String, Vec<u8>)>,
 }

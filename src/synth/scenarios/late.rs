@@ -74,7 +74,7 @@ pub fn mtu_blackhole() -> io::Result<Case> {
     client_ends(&mut logs, id, c.now(), 2308);
     other_user(&mut logs, at(T0, 40 * SEC), 1);
     let frames = merge(vec![background(Link::Ethernet, T0)?, c.frames(), vec![icmp]]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
 }
 
 /// After TLS a RST with a foreign TTL ends the connection (IPv6); the server only logs that its
@@ -97,7 +97,7 @@ pub fn middlebox_reset() -> io::Result<Case> {
     client_ends(&mut logs, id, c.now(), 2308);
     other_user(&mut logs, at(T0, 40 * SEC), 1);
     let frames = merge(vec![background(Link::Ethernet, T0)?, c.frames()]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
 }
 
 /// A session whose client disconnects normally: LSM 24/40, RdpCoreTS 102/103, client 1026 (1).
@@ -147,7 +147,7 @@ pub fn udp_blocked() -> io::Result<Case> {
     user_disconnects(&mut logs, id, c.now());
     other_user(&mut logs, at(T0, 45 * SEC), 1);
     let frames = merge(vec![background(Link::Ethernet, T0)?, c.frames(), udp]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
 }
 
 /// A healthy connection: NLA, session data both ways, the client disconnects.
@@ -162,7 +162,7 @@ pub fn healthy() -> io::Result<Case> {
     user_disconnects(&mut logs, id, m.end);
     other_user(&mut logs, at(T0, 30 * SEC), 1);
     let frames = merge(vec![background(Link::Ethernet, T0)?, c.frames()]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
 }
 
 /// Wrong password twice: the server ends CredSSP after the client's AUTHENTICATE (4625,
@@ -192,7 +192,7 @@ pub fn nla_auth() -> io::Result<Case> {
         streams.push(c.frames());
     }
     other_user(&mut logs, at(T0, 40 * SEC), 1);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
 }
 
 /// After NLA: the Early User Authorization Result, MCS connect, attach user and Client Info;
@@ -235,7 +235,7 @@ pub fn server_denied() -> io::Result<Case> {
         client_ends(&mut logs, id, c.now(), 2308);
         streams.push(c.frames());
     }
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &merge(streams))?, logs: Some(logs) })
 }
 
 /// The RD licensing grace period has expired: NLA succeeds, the licensing exchange fails and
@@ -266,7 +266,7 @@ pub fn licensing() -> io::Result<Case> {
     server_ends(&mut logs, id, at(failed, 400_000), 0);
     client_ends(&mut logs, id, c.now(), 2056);
     let frames = merge(vec![background(Link::Ethernet, T0)?, c.frames()]);
-    Ok(Case { capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(Link::Ethernet, false, false, &frames)?, logs: Some(logs) })
 }
 
 /// The path dies during a session: the client's next small segment is retransmitted five
@@ -315,5 +315,5 @@ pub fn network_loss() -> io::Result<Case> {
     client_ends(&mut logs, id, reset, 2308);
     other_user(&mut logs, at(T0, 60 * SEC), 1);
     let frames = merge(vec![background(link, T0)?, frames]);
-    Ok(Case { capture: pcap(link, false, false, &frames)?, logs: Some(logs) })
+    Ok(Case { more: Vec::new(), capture: pcap(link, false, false, &frames)?, logs: Some(logs) })
 }

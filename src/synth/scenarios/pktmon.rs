@@ -57,7 +57,7 @@ pub fn host_firewall() -> io::Result<Case> {
         };
         w.packet(f.ts, Link::Ethernet.linktype(), &f.data, inbound_packet, hops)?;
     }
-    Ok(Case { capture: w.finish()?, logs: None })
+    Ok(Case { capture: w.finish()?, logs: None, more: Vec::new() })
 }
 
 /// The same packets as a pcapng (what `pktmon etl2pcap` would give, without the drops).
