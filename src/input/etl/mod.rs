@@ -6,11 +6,12 @@
 //! events into `Packet`s for the same callback `input::pcap::read_packets` feeds, and its job
 //! ends there. Per-CPU buffers are merged into time order and a packet pktmon logged at
 //! several components is delivered once, from the component closest to the wire, within a
-//! bounded amount of held-back packet data (`HOLD_BYTES`).
+//! bounded amount of held-back packet data (`HOLD_BYTES`, kept by `hold`).
 //!
 //! A packet's frame number is the ETW event number (1-based, file order) of the event it was
 //! taken from, so that "event N" finds it again in `pktmon etl2txt` or `tracerpt` output.
 
+mod hold;
 pub mod lz77;
 pub mod ndis;
 pub mod pktmon;
@@ -76,12 +77,8 @@ enum Key {
 /// Turns a trace's events into packets.
 #[derive(Default)]
 struct Extractor {
-    held: FxHashMap<Key, Held>,
+    held: hold::Hold,
     held_bytes: usize,
-    /// The held packets as (time, event, key), in the order they were held: each CPU's buffer
-    /// is a time-ordered run, so sorting it merges a few runs. An entry whose key now holds
-    /// another appearance (or nothing) is stale and skipped.
-    order: Vec<(Ts, u64, Key)>,
     /// The key, time and rank of the appearance held last (while it is still held).
     last_held: Option<(Key, Ts, (u8, i64, i32))>,
     /// Payload buffers of delivered packets, reused for the next ones.
@@ -181,16 +178,18 @@ impl Extractor {
         {
             return;
         }
-        if let Some(h) = self.held.get_mut(&key)
-            && h.ts.0.abs_diff(ev.ts.0) <= window as u64
-            && h.rank.0 == 2
-            && closeness <= (h.rank.1, h.rank.2)
-        {
-            if dropped.is_some() {
-                h.dropped = dropped;
+        let held = match self.held.get_mut(&key) {
+            Some(h)
+                if h.ts.0.abs_diff(ev.ts.0) <= window as u64 && h.rank.0 == 2 && closeness <= (h.rank.1, h.rank.2) =>
+            {
+                if dropped.is_some() {
+                    h.dropped = dropped;
+                }
+                return;
             }
-            return;
-        }
+            Some(_) => true,
+            None => false,
+        };
         let readable = match link::decode(linktype, a.payload) {
             Ok(_) => 2,
             Err(Skip::NotIp) => 1,
@@ -207,6 +206,12 @@ impl Extractor {
             component: Some(a.component),
             dropped,
         };
+        if !held {
+            // A packet's first appearance (the common case): no second lookup.
+            let data = self.buffer(a.payload);
+            self.hold(key, Held { data, ..candidate }, warn, out);
+            return;
+        }
         match self.held.get_mut(&key) {
             Some(h) if h.ts.0.abs_diff(ev.ts.0) <= window as u64 => {
                 if dropped.is_some() {
@@ -219,16 +224,16 @@ impl Extractor {
                     data.extend_from_slice(a.payload);
                     let keep_drop = h.dropped;
                     *h = Held { data, dropped: keep_drop, ..candidate };
-                    self.order.push((h.ts, h.event, key));
                     self.last_held = Some((key, h.ts, h.rank));
+                    self.held.requeue(&key);
                 }
             }
             Some(_) => {
                 // The id came back much later: the held packet is complete; it stays held (under
                 // its own event number) so that packets still go out in time order.
-                if let Some(old) = self.held.remove(&key) {
-                    self.order.push((old.ts, old.event, Key::Single(old.event)));
-                    self.held.insert(Key::Single(old.event), old);
+                let old = self.held.get_mut(&key).map(|h| h.event);
+                if let Some(event) = old {
+                    self.held.rekey(&key, Key::Single(event));
                 }
                 let data = self.buffer(a.payload);
                 self.hold(key, Held { data, ..candidate }, warn, out);
@@ -256,11 +261,10 @@ impl Extractor {
 
     fn hold(&mut self, key: Key, h: Held, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
         self.held_bytes += h.data.len();
-        self.order.push((h.ts, h.event, key));
         self.last_held = Some((key, h.ts, h.rank));
         self.held.insert(key, h);
         if self.held_bytes > HOLD_BYTES || self.held.len() > HOLD_PACKETS {
-            self.release(self.order.len() / 2, warn, out);
+            self.release(self.held.entries() / 2, warn, out);
         }
     }
 
@@ -269,21 +273,14 @@ impl Extractor {
         self.release(usize::MAX, warn, out);
     }
 
-    /// Delivers the held packets of the `n` oldest entries of `order`, in time order.
+    /// Delivers the held packets of the `n` oldest release entries, in time order.
     fn release(&mut self, n: usize, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
-        // A stable sort finds the runs (one per CPU buffer) and merges them.
-        self.order.sort();
-        let n = n.min(self.order.len());
-        let oldest: Vec<(Ts, u64, Key)> = self.order.drain(..n).collect();
-        for (ts, event, key) in oldest {
-            let current = self.held.get(&key).is_some_and(|h| h.ts == ts && h.event == event);
-            if current && let Some(h) = self.held.remove(&key) {
-                if self.last_held.is_some_and(|l| l.0 == key) {
-                    self.last_held = None;
-                }
-                self.held_bytes -= h.data.len();
-                self.deliver(h, out, warn);
+        for (key, h) in self.held.oldest(n) {
+            if self.last_held.is_some_and(|l| l.0 == key) {
+                self.last_held = None;
             }
+            self.held_bytes -= h.data.len();
+            self.deliver(h, out, warn);
         }
     }
 
