@@ -382,4 +382,17 @@ mod tests {
         let v = diagnose(&facts(&c, &[], &[]), &ALL);
         assert_eq!((v.cause.as_str(), v.severity.as_str()), ("probe", "info"));
     }
+
+    // Oracle: DESIGN.md "Phase consistency" (a verdict of health needs an orderly end or a
+    // connection still open) and the two-points sample (7 client packets lost between the
+    // points, the client gave up): completed phases do not make a connection that died of
+    // unrecovered loss a healthy one, not even as a competing cause.
+    #[test]
+    fn unrecovered_loss_is_not_health() {
+        let none = rules::rule(Cause::None).expect("rule");
+        let mut f = Facts { session_ok: true, has_packets: true, ..Default::default() };
+        assert!((none.packets)(&f).is_some());
+        f.loss_unrecovered = true;
+        assert!((none.packets)(&f).is_none());
+    }
 }

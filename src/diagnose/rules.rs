@@ -422,9 +422,10 @@ pub static RULES: &[Rule] = &[
         fix: &[],
         references: &[],
         // A session the server ended is not proof of health: that needs the client to close it,
-        // or the capture to end with it open. An answered RDP-UDP handshake worked too.
+        // or the capture to end with it open; nor is one whose path stopped delivering (data
+        // still unacknowledged when it was torn down). An answered RDP-UDP handshake worked too.
         packets: |f| {
-            if f.session_ok && f.failed_phase.is_none() && !f.closed_by_server {
+            if f.session_ok && f.failed_phase.is_none() && !f.closed_by_server && !f.loss_unrecovered {
                 Some((0.8, "every phase completed and the server served the session".into()))
             } else if f.udp_answered {
                 Some((0.7, "the server answered the RDP-UDP handshake and data flowed".into()))
