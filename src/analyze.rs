@@ -218,7 +218,7 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     out.events.sort_by(|a, b| (a.ts, &a.input, a.record_id).cmp(&(b.ts, &b.input, b.record_id)));
     out.inputs.sort_by(|a, b| a.path.cmp(&b.path));
     // The same connection captured at two points counts once, with both views (`twopoint`).
-    let spans: crate::twopoint::Spans = out.inputs.iter().filter_map(|i| i.span.map(|s| (i.path.clone(), s))).collect();
+    let spans = stream_spans(&out.inputs);
     out.connections = crate::twopoint::merge(std::mem::take(&mut out.connections), &spans);
     sort_and_number(&mut out.connections);
     out.warnings.sort();
@@ -237,6 +237,29 @@ pub fn analyze_with(inputs: &[Input], opts: &Options) -> Result<Analysis> {
     sort_and_number(&mut out.connections);
     conclude(&mut out, opts, &have);
     Ok(out)
+}
+
+/// The time each capture stream covers, under the name its connections carry: a single file's
+/// own span; for pieces read as one stream, the span of all of them under the first piece's
+/// name (a piece names the one it `continues`).
+fn stream_spans(inputs: &[InputSummary]) -> crate::twopoint::Spans {
+    let before: std::collections::BTreeMap<&str, &str> =
+        inputs.iter().filter_map(|i| i.continues.as_deref().map(|c| (i.path.as_str(), c))).collect();
+    let mut spans = crate::twopoint::Spans::new();
+    for i in inputs {
+        let Some((first, last)) = i.span else { continue };
+        let mut head = i.path.as_str();
+        // Bounded by the number of inputs: a damaged chain cannot loop.
+        for _ in 0..inputs.len() {
+            match before.get(head) {
+                Some(prev) => head = prev,
+                None => break,
+            }
+        }
+        let e = spans.entry(head.to_string()).or_insert((first, last));
+        *e = (e.0.min(first), e.1.max(last));
+    }
+    spans
 }
 
 /// Sorts connections by start, then client, server and input (the order of the report), and

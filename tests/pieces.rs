@@ -333,3 +333,34 @@ fn damage_in_a_piece_names_the_piece_and_its_frame() {
     let counts: Vec<u64> = r["inputs"].as_array().unwrap().iter().map(|i| i["warnings"].as_u64().unwrap()).collect();
     assert_eq!(counts, [0, 0, 1, 0]);
 }
+
+// Oracle: the two-points sample read whole (its path facts are checked against tshark's packet
+// counts in `expected` and `twopoint` tests): both points' captures cut into pieces give one
+// connection with two views and the same located loss, because the far point's coverage is that
+// of its whole stream, not of its first piece.
+#[test]
+fn two_points_each_in_pieces_locate_the_same_loss() {
+    let Some(editcap) = editcap() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/two-points");
+    for point in ["client", "server"] {
+        let dir = tmp.path().join(point);
+        split(editcap, &sample.join(format!("{point}.pcap")), 9, &dir, true);
+    }
+    let whole = analyze(&[&sample]);
+    let cut = analyze(&[tmp.path()]);
+    let path = |r: &Value| {
+        let mut p = r["connections"][0]["path"].clone();
+        if let Value::Object(m) = &mut p {
+            m.remove("client_point");
+            m.remove("server_point");
+        }
+        p
+    };
+    assert_eq!(whole["connections"].as_array().map(Vec::len), Some(1));
+    assert_eq!(cut["connections"].as_array().map(Vec::len), Some(1));
+    assert_eq!(cut["connections"][0]["views"].as_array().map(Vec::len), Some(2));
+    assert_eq!(path(&cut), path(&whole));
+    assert_eq!(path(&whole)["lost_to_server"], 7);
+    assert_eq!(cut["diagnosis"]["cause"], whole["diagnosis"]["cause"]);
+}
