@@ -330,6 +330,8 @@ fn conclude(a: &mut Analysis, opts: &Options, have: &Inputs) {
             c.id = format!("C{}", i + 1);
         }
     }
+    // Ids are final: the two legs of a session through a NAT in one capture name each other.
+    crate::twopoint::legs::link(&mut a.connections);
     let mut ids = Vec::new();
     for (i, c) in a.connections.iter().enumerate() {
         let joined = corr.joined.get(i).map(Vec::as_slice).unwrap_or_default();

@@ -228,3 +228,25 @@ fn mid_session_capture_orients_by_port() {
     assert_eq!(cs[0]["server"], "10.112.75.222:3389");
     assert_eq!(cs[0]["mid_stream"], true);
 }
+
+// Oracle: the labels' facts for wswiki_SASP.pcap and `tshark -z conv,tcp`: the load balancer's
+// two legs of one session, 10.103.24.35:50185 <-> 10.102.81.51:3389 (the virtual address) and
+// 10.103.24.35:7936 <-> 200.200.201.11:3389 (the real server), each 355 frames / 19,852 payload
+// bytes client→server and 259 / 18,353 back, starting 7 µs apart. They are matched (each names
+// the other) and kept as two rows, as the labels list them; nothing else in the file is linked
+// (its health-check probes carry no data).
+#[test]
+fn a_load_balancers_two_legs_of_one_session_name_each_other() {
+    let Some(r) = report("wswiki_SASP.pcap") else { return };
+    let linked: Vec<(String, String, String)> = conns(&r)
+        .iter()
+        .filter_map(|c| {
+            let other = c["other_leg"].as_str()?;
+            Some((c["id"].as_str()?.to_string(), c["client"].as_str()?.to_string(), other.to_string()))
+        })
+        .collect();
+    assert_eq!(linked.len(), 2, "{linked:?}");
+    let by_client = |client: &str| linked.iter().find(|l| l.1 == client).cloned().expect(client);
+    let (a, b) = (by_client("10.103.24.35:50185"), by_client("10.103.24.35:7936"));
+    assert_eq!((a.2.as_str(), b.2.as_str()), (b.0.as_str(), a.0.as_str()));
+}

@@ -94,6 +94,9 @@ pub struct Connection {
     pub views: Vec<crate::twopoint::View>,
     /// Where on the path the two views place a fault (`twopoint`).
     pub path: Option<crate::twopoint::PathFacts>,
+    /// The id of the same session's other leg through a NAT or load balancer, in the same
+    /// capture (`twopoint::legs`).
+    pub other_leg: Option<String>,
     sort_key: (Ts, u64),
 }
 
@@ -262,6 +265,7 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         frames: Arc::default(),
         views: Vec::new(),
         path: None,
+        other_leg: None,
         sort_key: (f.first.ts, f.first.frame),
     }
 }
@@ -385,6 +389,7 @@ pub fn from_events(client: Endpoint, server: Endpoint, start: Ts, end: Ts, input
         frames: Arc::default(),
         views: Vec::new(),
         path: None,
+        other_leg: None,
         sort_key: (start, 0),
     }
 }
@@ -469,6 +474,7 @@ fn from_udp(input: &str, u: &UdpFlow) -> Connection {
         frames: Arc::default(),
         views: Vec::new(),
         path: None,
+        other_leg: None,
         sort_key: (u.first.ts, u.first.frame),
     }
 }

@@ -308,6 +308,12 @@ pub fn detail(a: &Analysis, index: &EventIndex, t: &Attempt, r: &Redactor) -> De
     for v in &c.views {
         facts.push(("seen at a capture point", r.text(&view_line(v))));
     }
+    if let Some(other) = &c.other_leg {
+        let text = format!(
+            "{other}: the same session through a NAT or load balancer (the same packets and bytes both ways, at the same times)"
+        );
+        facts.push(("other leg", r.text(&text)));
+    }
     let codes = connection_codes(c, &joined)
         .into_iter()
         .map(|k| Code { what: r.text(&k.what), name: r.text(&k.name), meaning: r.text(&k.meaning), ..k })

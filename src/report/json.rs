@@ -54,6 +54,9 @@ struct ConnectionOut<'a> {
     views: Vec<ViewOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<PathOut<'a>>,
+    /// The same session's other leg through a NAT or load balancer, in the same capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_leg: Option<&'a str>,
     evidence: Vec<&'a Evidence>,
     notes: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +87,7 @@ impl<'a> From<Attempt<'a>> for ConnectionOut<'a> {
             udp: c.udp.as_ref().map(|u| UdpOut::new(u, &c.frames)),
             views: c.views.iter().map(ViewOut::from).collect(),
             path: c.path.as_ref().map(PathOut::from),
+            other_leg: c.other_leg.as_deref(),
             evidence: t.evidence(),
             notes: &c.notes,
             verdict: t.verdict,

@@ -13,6 +13,7 @@
 //! stream before); neither are two legs inside one capture file: records are paired only
 //! across different capture inputs.
 
+pub mod legs;
 mod locate;
 mod matching;
 
