@@ -93,9 +93,7 @@ impl Frames {
         let named = self.parts.len() > 1 || p.unit != Unit::Frame;
         Origin::Packet { n: local, unit: p.unit, file: named.then(|| p.file.clone()) }
     }
-}
 
-impl Frames {
     /// Stream packet `n` as the detail views write it: the number within its file, and that
     /// file's name only when the stream is made of pieces (a single file's numbers are its own).
     pub fn place(&self, n: u64) -> (u64, Option<Arc<str>>) {

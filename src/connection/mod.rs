@@ -204,7 +204,8 @@ fn from_tcp(input: &str, f: &TcpFlow, udp: &[&UdpFlow]) -> Connection {
         push(&mut ev, e.at, Side::Path, icmp_kind(e), text);
     }
     for d in &f.drops {
-        push(&mut ev, d.at, drop_side(d), host_drop_kind(d), host_drop_text(d));
+        let (kind, text) = host_drop(d);
+        push(&mut ev, d.at, drop_side(d), kind, text);
     }
     if f.drops_total as usize > f.drops.len() {
         notes.push(format!(
@@ -279,21 +280,19 @@ fn drop_side(d: &crate::flow::Dropped) -> Side {
     if d.to_server == d.inbound { Side::Server } else { Side::Client }
 }
 
-fn host_drop_kind(d: &crate::flow::Dropped) -> Kind {
-    let (_, class) = crate::input::etl::pktmon::drop_reason(d.reason);
-    Kind::HostDrop { reason: d.reason, firewall: class == crate::input::etl::pktmon::DropClass::Firewall, syn: d.syn }
-}
-
-fn host_drop_text(d: &crate::flow::Dropped) -> String {
-    let (reason, _) = crate::input::etl::pktmon::drop_reason(d.reason);
+/// A host drop as evidence: its kind (pktmon's reason and whether a filter dropped it) and the
+/// sentence.
+fn host_drop(d: &crate::flow::Dropped) -> (Kind, String) {
+    use crate::input::etl::pktmon::{DropClass, drop_reason};
+    let (reason, class) = drop_reason(d.reason);
     let what = match (d.syn, d.to_server) {
         (true, true) => "the client's SYN",
         (true, false) => "the server's SYN+ACK",
         (false, true) => "a packet from the client",
         (false, false) => "a packet from the server",
     };
-    let host = drop_side(d);
-    format!("the {host}'s own network stack dropped {what} at {}: {reason}", d.component)
+    let kind = Kind::HostDrop { reason: d.reason, firewall: class == DropClass::Firewall, syn: d.syn };
+    (kind, format!("the {}'s own network stack dropped {what} at {}: {reason}", drop_side(d), d.component))
 }
 
 fn icmp_kind(e: &crate::flow::icmp::IcmpError) -> Kind {

@@ -489,7 +489,7 @@ fn ladder(a: &Analysis, c: &Connection, ev: &[&Evidence], rows: &[Row]) -> Vec<R
     let detail = if t.rst_ttl_mismatch {
         "the RST's TTL does not match the sender's other packets: a device on the path sent it".to_string()
     } else {
-        let frame = t.at.map(|at| frame_words(c.frames.place(at.frame))).unwrap_or_default();
+        let frame = t.at.map(|at| c.frames.origin(at.frame).reference()).unwrap_or_default();
         match ending_words(t) {
             Some(w) if frame.is_empty() => w,
             Some(w) => format!("{w}; {frame}"),
@@ -500,14 +500,6 @@ fn ladder(a: &Analysis, c: &Connection, ev: &[&Evidence], rows: &[Row]) -> Vec<R
         out.push(Rung { phase: "teardown", state, mark, at: t.after_s, detail });
     }
     out
-}
-
-/// `frame 12`, or `frame 12 of part2.pcap` for a connection read from pieces.
-fn frame_words((n, file): (u64, Option<std::sync::Arc<str>>)) -> String {
-    match file {
-        Some(f) => format!("frame {n} of {f}"),
-        None => format!("frame {n}"),
-    }
 }
 
 /// One capture point's view in a line: "client's point client.pcap: 10.0.0.5:50001 → ...;

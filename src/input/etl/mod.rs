@@ -169,19 +169,14 @@ impl Extractor {
         // An appearance further from the wire than a held one that is already readable as IP
         // cannot win: skip decoding it (most appearances, for received packets). The packet
         // held last answers without a lookup: a packet's appearances mostly follow each other.
-        if dropped.is_none()
-            && let Some((k, ts, rank)) = self.last_held
-            && k == key
-            && ts.0.abs_diff(ev.ts.0) <= window as u64
-            && rank.0 == 2
-            && closeness <= (rank.1, rank.2)
-        {
+        let outranked = |ts: Ts, rank: (u8, i64, i32)| {
+            ts.0.abs_diff(ev.ts.0) <= window as u64 && rank.0 == 2 && closeness <= (rank.1, rank.2)
+        };
+        if dropped.is_none() && self.last_held.is_some_and(|(k, ts, rank)| k == key && outranked(ts, rank)) {
             return;
         }
         let held = match self.held.get_mut(&key) {
-            Some(h)
-                if h.ts.0.abs_diff(ev.ts.0) <= window as u64 && h.rank.0 == 2 && closeness <= (h.rank.1, h.rank.2) =>
-            {
+            Some(h) if outranked(h.ts, h.rank) => {
                 if dropped.is_some() {
                     h.dropped = dropped;
                 }
