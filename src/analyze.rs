@@ -522,7 +522,7 @@ fn read_events(
 
 /// The capture pipeline for one stream, on the calling thread: packets → flows → connections.
 pub fn analyze_capture(
-    reader: impl Read,
+    reader: impl Read + Send,
     name: &str,
     sink: &mut WarningSink,
 ) -> Result<(CaptureStats, FlowStats, Vec<Connection>)> {
@@ -531,7 +531,7 @@ pub fn analyze_capture(
 
 /// `analyze_capture` within `limits` (flow table size, payload per flow, time).
 pub fn analyze_capture_with(
-    reader: impl Read,
+    reader: impl Read + Send,
     name: &str,
     limits: &Limits,
     sink: &mut WarningSink,
@@ -542,7 +542,7 @@ pub fn analyze_capture_with(
 /// `analyze_capture_with`, noting the fingerprints of the capture's first and last packets in
 /// `edges` (for `pieces`).
 fn capture_pass(
-    reader: impl Read,
+    reader: impl Read + Send,
     name: &str,
     limits: &Limits,
     sink: &mut WarningSink,
@@ -571,7 +571,18 @@ struct Timed<R> {
     inner: R,
     deadline: Deadline,
     pos: u64,
-    stopped: std::rc::Rc<std::cell::Cell<Option<u64>>>,
+    stopped: Stopped,
+}
+
+/// Where a `Timed` stream stopped, for whoever holds a clone (the stream may be read on another
+/// thread: `.etl` buffers are read ahead).
+#[derive(Clone, Default)]
+struct Stopped(std::sync::Arc<std::sync::OnceLock<u64>>);
+
+impl Stopped {
+    fn get(&self) -> Option<u64> {
+        self.0.get().copied()
+    }
 }
 
 const TIMED_MIN: u64 = 1 << 20;
@@ -585,7 +596,7 @@ impl<R> Timed<R> {
 impl<R: Read> Read for Timed<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.pos >= TIMED_MIN && self.deadline.expired() {
-            self.stopped.set(Some(self.pos));
+            let _ = self.stopped.0.set(self.pos);
             return Ok(0);
         }
         let n = self.inner.read(buf)?;

@@ -193,7 +193,7 @@ fn unknown_format(path: &Path, head: &[u8]) -> Error {
 
 /// Reads a capture stream of any packet format (pcap, pcapng, `.etl`), chosen by its first
 /// bytes, and calls `on_packet` for each packet (see `pcap::read_packets`).
-pub fn read_capture<R: Read>(
+pub fn read_capture<R: Read + Send>(
     mut src: R,
     input: &str,
     warn: &mut crate::error::WarningSink,

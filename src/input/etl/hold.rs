@@ -80,11 +80,10 @@ impl Hold {
         }
     }
 
-    /// Takes the held packets of the `n` oldest release entries, in time order.
-    pub fn oldest(&mut self, n: usize) -> Vec<(Key, Held)> {
+    /// Hands `take` the held packets of the `n` oldest release entries, in time order.
+    pub fn oldest(&mut self, n: usize, mut take: impl FnMut(Key, Held)) {
         self.order.sort();
         let n = n.min(self.order.len());
-        let mut out = Vec::with_capacity(n);
         for (ts, event, s) in self.order.drain(..n) {
             let Some(entry) = self.slab.get_mut(s as usize) else { continue };
             if entry.as_ref().is_some_and(|(_, h)| h.ts == ts && h.event == event)
@@ -92,10 +91,9 @@ impl Hold {
             {
                 self.free.push(s);
                 self.live -= 1;
-                out.push(taken);
+                take(taken.0, taken.1);
             }
         }
-        out
     }
 
     /// Release entries (for the hold's limit: stale ones count too, which only releases sooner).
@@ -122,8 +120,10 @@ mod tests {
         }
     }
 
-    fn times(out: &[(Key, Held)]) -> Vec<i64> {
-        out.iter().map(|(_, h)| h.ts.0).collect()
+    fn oldest(h: &mut Hold, n: usize) -> Vec<i64> {
+        let mut out = Vec::new();
+        h.oldest(n, |_, p| out.push(p.ts.0));
+        out
     }
 
     // Oracle: the module's contract — two CPUs' runs come out merged in time order; a packet
@@ -142,11 +142,11 @@ mod tests {
         h.rekey(&Key::Single(1), Key::Pktmon(7, 1));
         assert!(h.get_mut(&Key::Single(1)).is_none());
         assert!(h.get_mut(&Key::Pktmon(7, 1)).is_some());
-        assert_eq!(times(&h.oldest(3)), [20, 30]);
+        assert_eq!(oldest(&mut h, 3), [20, 30]);
         assert_eq!(h.len(), 4);
         h.insert(Key::Single(9), held(55, 9));
         assert!(h.get_mut(&Key::Single(3)).is_none(), "a released key stays released");
-        assert_eq!(times(&h.oldest(usize::MAX)), [40, 45, 50, 55, 60]);
+        assert_eq!(oldest(&mut h, usize::MAX), [40, 45, 50, 55, 60]);
         assert_eq!(h.len(), 0);
     }
 }

@@ -1,8 +1,8 @@
 //! Windows ETW traces (`.etl`) read as packet captures: `pktmon start --capture` and
 //! `netsh trace start capture=yes`, on any OS, without converting them first.
 //!
-//! `walk` frames the container (buffers, MS-XCA decompression in `lz77`, record headers, the
-//! clock); `pktmon` and `ndis` decode the two packet providers' events; this module turns their
+//! `buffers` reads the container's buffers ahead on a second thread (MS-XCA decompression in
+//! `lz77`), `walk` frames their records and dates them by the log file's clock; `pktmon` and `ndis` decode the two packet providers' events; this module turns their
 //! events into `Packet`s for the same callback `input::pcap::read_packets` feeds, and its job
 //! ends there. Per-CPU buffers are merged into time order and a packet pktmon logged at
 //! several components is delivered once, from the component closest to the wire, within a
@@ -11,6 +11,7 @@
 //! A packet's frame number is the ETW event number (1-based, file order) of the event it was
 //! taken from, so that "event N" finds it again in `pktmon etl2txt` or `tracerpt` output.
 
+mod buffers;
 mod hold;
 pub mod lz77;
 pub mod ndis;
@@ -43,8 +44,9 @@ const SAME_PACKET_NS: i64 = 2_000_000_000;
 const SAME_CONTENT_NS: i64 = 10_000_000;
 /// Network-layer bytes hashed to match appearances by content.
 const CONTENT_BYTES: usize = 64;
-/// Delivered payload buffers kept for reuse.
-const SPARE_BUFFERS: usize = 256;
+/// Capacity of the delivered payload buffers kept for reuse (keeping more, up to the hold's
+/// own size, measured slower: the reused buffers scatter over the heap).
+const SPARE_BYTES: usize = 256 << 10;
 /// Component names remembered (pktmon event 20).
 const MAX_COMPONENTS: usize = 4096;
 
@@ -83,6 +85,8 @@ struct Extractor {
     last_held: Option<(Key, Ts, (u8, i64, i32))>,
     /// Payload buffers of delivered packets, reused for the next ones.
     spare: Vec<Vec<u8>>,
+    /// Capacity of `spare`, in bytes.
+    spare_bytes: usize,
     joiner: ndis::Joiner,
     components: FxHashMap<u16, String>,
     /// Events per provider (for the inventory and the no-packets error).
@@ -242,7 +246,13 @@ impl Extractor {
 
     /// A copy of `payload` in a reused buffer.
     fn buffer(&mut self, payload: &[u8]) -> Vec<u8> {
-        let mut b = self.spare.pop().unwrap_or_default();
+        let mut b = match self.spare.pop() {
+            Some(b) => {
+                self.spare_bytes -= b.capacity();
+                b
+            }
+            None => Vec::new(),
+        };
         b.extend_from_slice(payload);
         b
     }
@@ -270,13 +280,15 @@ impl Extractor {
 
     /// Delivers the held packets of the `n` oldest release entries, in time order.
     fn release(&mut self, n: usize, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
-        for (key, h) in self.held.oldest(n) {
+        let mut held = std::mem::take(&mut self.held);
+        held.oldest(n, |key, h| {
             if self.last_held.is_some_and(|l| l.0 == key) {
                 self.last_held = None;
             }
             self.held_bytes -= h.data.len();
             self.deliver(h, out, warn);
-        }
+        });
+        self.held = held;
     }
 
     fn deliver(&mut self, h: Held, out: &mut impl FnMut(&Packet, &mut WarningSink), warn: &mut WarningSink) {
@@ -304,9 +316,10 @@ impl Extractor {
             dropped: drop.as_ref().map(|(c, r, inbound)| HostDrop { component: c, reason: *r, inbound: *inbound }),
         };
         out(&pkt, warn);
-        if self.spare.len() < SPARE_BUFFERS {
+        if self.spare_bytes + h.data.capacity() <= SPARE_BYTES {
             let mut data = h.data;
             data.clear();
+            self.spare_bytes += data.capacity();
             self.spare.push(data);
         }
     }
@@ -354,7 +367,7 @@ fn provider_name(g: &Guid) -> Option<&'static str> {
 
 /// Reads every packet of an `.etl` stream and calls `on_packet` for each, in time order.
 /// A trace without either packet provider is an error that names the providers it holds.
-pub fn read_packets<R: Read>(
+pub fn read_packets<R: Read + Send>(
     src: R,
     input: &str,
     warn: &mut WarningSink,

@@ -1,11 +1,11 @@
-//! The ETW container: buffers in file order, the records inside them, and the log file's clock.
+//! The ETW container: the records inside a trace's buffers, and the log file's clock.
 //!
-//! Reads a `Read` one buffer at a time (one reusable buffer, plus one for decompression; both
-//! bounded by `MAX_BUFFER`), decompresses MS-XCA buffers, and calls back once per record with
-//! its header decoded and its user data borrowed. It does not interpret any provider's events
-//! (that is `pktmon` / `ndis`) and does not reorder: records come in file order, each CPU's
-//! buffer in its own time order. Damage becomes a `Warning` with the file offset; a buffer that
-//! cannot be read is skipped and the walk goes on with the next one.
+//! Takes the buffers in file order from `buffers` (read and decompressed ahead on a second
+//! thread) and calls back once per record, on the calling thread, with its header decoded and
+//! its user data borrowed. It does not interpret any provider's events (that is `pktmon` /
+//! `ndis`) and does not reorder: records come in file order, each CPU's buffer in its own time
+//! order. Damage becomes a `Warning` with the file offset; a buffer that cannot be read is
+//! skipped and the walk goes on with the next one.
 //!
 //! References (facts only): WMI_BUFFER_HEADER, 0x48 bytes — BufferSize u32 @0, SavedOffset
 //! @4, CurrentOffset @8, TimeStamp i64 @0x10, SequenceNumber @0x18, ClientContext
@@ -19,9 +19,9 @@
 //! SYSTEM header with HookId 0 whose payload is TRACE_LOGFILE_HEADER (evntrace.h).
 
 use std::fmt;
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 
-use super::lz77;
+use super::buffers::{Stop, read_ahead};
 use crate::error::{Error, Result, WarningSink};
 use crate::time::Ts;
 
@@ -30,8 +30,6 @@ pub const BUFFER_HEADER: usize = 0x48;
 /// Largest buffer we accept, on disk or decompressed (ETW's own maximum buffer size is 16 MiB;
 /// pktmon's logfile header announces exactly that).
 pub const MAX_BUFFER: u32 = 64 << 20;
-/// ETW_BUFFER_FLAG_COMPRESSED (dissect.etl `c_etl.py`; observed 0x60 on pktmon data buffers).
-const FLAG_COMPRESSED: u16 = 0x40;
 
 /// A GUID as stored in ETW records: Data1..Data3 little-endian, Data4 as bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,20 +223,6 @@ pub struct WalkStats {
     pub end: u64,
 }
 
-/// Reads up to `buf.len()` bytes; fewer only at the end of the stream.
-fn read_full(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match src.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 /// Checks the first buffer of a stream: a WMI buffer header followed by a SYSTEM record with
 /// HookId 0 (the logfile header) big enough for TRACE_LOGFILE_HEADER. Used for detection.
 pub fn looks_like_etl(head: &[u8]) -> bool {
@@ -258,100 +242,71 @@ pub fn looks_like_etl(head: &[u8]) -> bool {
         && (BUFFER_HEADER as u32 + u32::from(rec_size)..=MAX_BUFFER).contains(&size)
 }
 
-/// Walks every buffer and record of an `.etl` stream, in file order.
-pub fn walk<R: Read>(
-    mut src: R,
+/// Walks every buffer and record of an `.etl` stream, in file order (the buffers read ahead on
+/// a second thread: `buffers::read_ahead`).
+pub fn walk<R: Read + Send>(
+    src: R,
     input: &str,
     warn: &mut WarningSink,
     mut on_event: impl FnMut(&Event, &mut WarningSink),
 ) -> Result<WalkStats> {
-    let io = |e: std::io::Error| Error::input(input, format!("read error: {e}"));
     let mut stats = WalkStats::default();
-    let mut head = [0u8; BUFFER_HEADER];
-    let mut raw: Vec<u8> = Vec::new();
-    let mut plain: Vec<u8> = Vec::new();
-    let mut pos = 0u64;
     let mut log: Option<LogHeader> = None;
-    loop {
-        let n = read_full(&mut src, &mut head).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        if n < BUFFER_HEADER {
-            warn.push(
-                pos,
-                None,
-                format!("trace ends inside a buffer header ({n} stray bytes): file was cut mid-write"),
-            );
-            pos += n as u64;
-            break;
-        }
-        let size = u32_at(&head, 0).unwrap_or(0);
-        let filled = u32_at(&head, 0x30).unwrap_or(0);
-        let flag = u16_at(&head, 0x34).unwrap_or(0);
-        let processor = head[0x28];
-        if size < BUFFER_HEADER as u32 || size > MAX_BUFFER {
-            if log.is_none() {
-                return Err(Error::input(input, format!("not an ETW trace: first buffer size {size} is implausible")));
+    let mut failed: Option<Error> = None;
+    read_ahead(src, |batch| {
+        for i in 0..batch.buffers.len() {
+            let Some(b) = batch.buffers.get_mut(i) else { break };
+            for (at, message) in std::mem::take(&mut b.notes) {
+                warn.push(at, None, message);
             }
-            warn.push(
-                pos,
-                None,
-                format!("buffer header with an impossible size {size}: the rest of the trace ({pos} bytes read) cannot be framed and is not read"),
-            );
-            break;
-        }
-        let body = size as usize - BUFFER_HEADER;
-        raw.clear();
-        // Grows with the bytes that arrive, not with the size the header claims.
-        let got = (&mut src).take(body as u64).read_to_end(&mut raw).map_err(io)?;
-        let buf_pos = pos;
-        pos += (BUFFER_HEADER + got) as u64;
-        if got < body {
-            warn.push(buf_pos, None, format!("last buffer is truncated: needs {size} bytes, file ends after {} (trace cut mid-write?); its complete records are read", BUFFER_HEADER + got));
-            raw.truncate(got);
-        }
-        stats.buffers += 1;
-        let compressed = flag & FLAG_COMPRESSED != 0;
-        let data: &[u8] = if compressed {
-            stats.compressed += 1;
-            let want = (filled as usize).saturating_sub(BUFFER_HEADER).min(MAX_BUFFER as usize);
-            match lz77::decompress(&raw, want, &mut plain) {
-                Err(e) => warn.push(
-                    buf_pos,
-                    None,
-                    format!("compressed buffer is damaged ({e}); its first {} decompressed bytes are read", plain.len()),
-                ),
-                Ok(()) if plain.len() != want => warn.push(
-                    buf_pos,
-                    None,
-                    format!(
-                        "compressed buffer decompresses to {} bytes, its header announces {want}; the records in them are read",
-                        plain.len()
-                    ),
-                ),
-                Ok(()) => {}
+            let Some(b) = batch.buffers.get(i) else { break };
+            stats.buffers += 1;
+            stats.compressed += u64::from(b.compressed);
+            let base = if b.compressed { b.pos } else { b.pos + BUFFER_HEADER as u64 };
+            let records = batch.records(b);
+            if let Err(e) = walk_records(
+                records,
+                base,
+                !b.compressed,
+                b.processor,
+                &mut log,
+                &mut stats,
+                input,
+                warn,
+                &mut on_event,
+            ) {
+                failed = Some(e);
+                return false;
             }
-            &plain
-        } else {
-            let used = (filled as usize).saturating_sub(BUFFER_HEADER).min(raw.len());
-            // A buffer written before ETW filled its `Offset` (0) is read to its end.
-            if filled == 0 { &raw } else { &raw[..used] }
-        };
-        let base = if compressed { None } else { Some(buf_pos + BUFFER_HEADER as u64) };
-        walk_records(
-            data,
-            base.unwrap_or(buf_pos),
-            base.is_some(),
-            processor,
-            &mut log,
-            &mut stats,
-            input,
-            warn,
-            &mut on_event,
-        )?;
+        }
+        match batch.stop.as_mut() {
+            None => true,
+            Some(Stop::End(pos, note)) => {
+                if let Some((at, message)) = note.take() {
+                    warn.push(at, None, message);
+                }
+                stats.end = *pos;
+                false
+            }
+            Some(Stop::BadSize { pos, size }) => {
+                if log.is_none() {
+                    failed =
+                        Some(Error::input(input, format!("not an ETW trace: first buffer size {size} is implausible")));
+                } else {
+                    warn.push(*pos, None, format!("buffer header with an impossible size {size}: the rest of the trace ({pos} bytes read) cannot be framed and is not read"));
+                }
+                stats.end = *pos;
+                false
+            }
+            Some(Stop::Io(e)) => {
+                failed = Some(Error::input(input, format!("read error: {e}")));
+                false
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
     }
-    stats.end = pos;
     match log {
         Some(l) => {
             stats.log = l;
