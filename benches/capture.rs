@@ -6,8 +6,9 @@
 //! runs: `RDPLOG_BENCH_MB` sets its size (default 1024). After the run the process's peak
 //! resident memory (VmHWM) is printed. `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the file.
 //! `RDPLOG_BENCH_ETL=1` also writes the same packets as a pktmon `.etl` (each packet at two
-//! components, as `synth::etl_writer::received` logs it) and times one run of each, to compare
-//! the `.etl` reader with the pcap reader per packet.
+//! components, as `synth::etl_writer::received` logs it) and as the pcapng `pktmon etl2pcap`
+//! would make of that trace (both copies of each packet), and times each: the `.etl` against
+//! its converted pcapng (the comparison), and per delivered packet against the pcap.
 //!
 //!     cargo bench --bench capture
 //!     RDPLOG_BENCH_ETL=1 RDPLOG_BENCH_MB=256 cargo bench --bench capture
@@ -153,33 +154,48 @@ fn bench_capture(c: &mut Criterion) {
     }
 }
 
-/// Writes the pktmon twin of the pcap at `pcap` to `etl`.
-fn write_etl_twin(pcap: &Path, etl: &Path) -> std::io::Result<()> {
+/// Writes the pktmon twin of the pcap at `pcap` to `etl`, and to `ng` that trace as
+/// `pktmon etl2pcap` would convert it: every appearance a packet (pktmon's pcapng keeps the
+/// copy each component logged; its per-packet comments are left out, which only makes the
+/// pcapng cheaper to read).
+fn write_etl_twin(pcap: &Path, etl: &Path, ng: &Path) -> std::io::Result<()> {
+    use rdplog::synth::etl_writer::Received;
+    use rdplog::synth::writer::{CaptureWriter, Interface};
     let mut sink = WarningSink::new("bench");
     let out = BufWriter::with_capacity(1 << 20, File::create(etl)?);
-    let mut w: Option<rdplog::synth::etl_writer::Received<BufWriter<File>>> = None;
-    let mut out = Some(out);
+    let ng_out = BufWriter::with_capacity(1 << 20, File::create(ng)?);
+    type Twins = (Received<BufWriter<File>>, CaptureWriter<BufWriter<File>>);
+    let mut w: Option<Twins> = None;
+    let mut out = Some((out, ng_out));
     let mut err = None;
     rdplog::input::read_capture(File::open(pcap)?, "bench", &mut sink, |p, _| {
-        if w.is_none() {
-            match out.take().map(|o| rdplog::synth::etl_writer::Received::new(o, Ts(p.ts.0 - MS))) {
-                Some(Ok(r)) => w = Some(r),
-                Some(Err(e)) => err = Some(e),
-                None => {}
+        if w.is_none()
+            && let Some((o, n)) = out.take()
+        {
+            let iface = Interface { tsresol: 7, ..Interface::new(p.linktype as u16) };
+            match (Received::new(o, Ts(p.ts.0 - MS)), CaptureWriter::pcapng(n, &[iface])) {
+                (Ok(r), Ok(c)) => w = Some((r, c)),
+                (Err(e), _) | (_, Err(e)) => err = Some(e),
             }
         }
-        if let Some(w) = w.as_mut()
-            && let Err(e) = w.packet(p.ts, p.linktype, p.data)
-        {
-            err = Some(e);
+        if let Some((w, c)) = w.as_mut() {
+            // The two appearances `Received` logs: at the NIC, then 100 ns later at tcpip.sys.
+            let r = w
+                .packet(p.ts, p.linktype, p.data)
+                .and_then(|_| c.packet(0, p.ts, p.data))
+                .and_then(|_| c.packet(0, Ts(p.ts.0 + 100), p.data));
+            if let Err(e) = r {
+                err = Some(e);
+            }
         }
     })
     .map_err(std::io::Error::other)?;
     if let Some(e) = err {
         return Err(e);
     }
-    if let Some(w) = w {
+    if let Some((w, c)) = w {
         w.0.finish()?.flush()?;
+        c.into_inner().flush()?;
     }
     Ok(())
 }
@@ -193,23 +209,31 @@ fn timed(path: &Path) -> (u64, f64) {
     (stats.packets, start.elapsed().as_secs_f64())
 }
 
-/// `RDPLOG_BENCH_ETL=1`: the pcap and its pktmon twin, one timed run each (best of three).
+/// `RDPLOG_BENCH_ETL=1`: the pcap, its pktmon twin and that twin as `pktmon etl2pcap` would
+/// convert it, one timed run each (best of three).
 fn compare_etl(mb: u64) {
     let pcap = std::env::temp_dir().join(format!("rdplog-bench-{mb}MB.pcap"));
     let etl = pcap.with_extension("etl");
+    let ng = pcap.with_extension("etl2pcap.pcapng");
     if std::fs::metadata(&pcap).map(|m| m.len() < mb << 20).unwrap_or(true) {
         generate(&pcap, mb << 20).expect("generate bench capture");
     }
-    if !etl.exists() {
-        write_etl_twin(&pcap, &etl).expect("write etl twin");
+    if !etl.exists() || !ng.exists() {
+        write_etl_twin(&pcap, &etl, &ng).expect("write etl twin");
     }
     let best = |p: &Path| (0..3).map(|_| timed(p)).min_by(|a, b| a.1.total_cmp(&b.1)).expect("three runs");
     let (pn, ps) = best(&pcap);
+    let (nn, ns) = best(&ng);
     let (en, es) = best(&etl);
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
-    eprintln!("pcap: {pn} packets, {:.0} MB in {ps:.3} s ({:.2} M packets/s)", size(&pcap), pn as f64 / ps / 1e6);
-    eprintln!("etl:  {en} packets, {:.0} MB in {es:.3} s ({:.2} M packets/s)", size(&etl), en as f64 / es / 1e6);
-    eprintln!("etl / pcap time per packet: {:.2}x", (es / en as f64) / (ps / pn as f64));
+    let line = |what: &str, p: &Path, n: u64, s: f64| {
+        eprintln!("{what}: {n} packets, {:.0} MB in {s:.3} s ({:.2} M packets/s)", size(p), n as f64 / s / 1e6)
+    };
+    line("pcap (each packet once)      ", &pcap, pn, ps);
+    line("pcapng (etl2pcap: every copy)", &ng, nn, ns);
+    line("etl (pktmon, two components) ", &etl, en, es);
+    eprintln!("etl / its etl2pcap pcapng, time for the same file: {:.2}x", es / ns);
+    eprintln!("etl / pcap, time per delivered packet: {:.2}x", (es / en as f64) / (ps / pn as f64));
 }
 
 criterion_group!(benches, bench_capture);
