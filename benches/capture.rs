@@ -7,7 +7,8 @@
 //! resident memory (VmHWM) is printed. `RDPLOG_BENCH_GENERATE_ONLY=1` only writes the file.
 //! `RDPLOG_BENCH_ETL=1` also writes the same packets as a pktmon `.etl` (each packet at two
 //! components, as `synth::etl_writer::received` logs it) and as the pcapng `pktmon etl2pcap`
-//! would make of that trace (both copies of each packet), and times each: the `.etl` against
+//! would make of that trace (both copies of each packet; flows spread over four processors'
+//! buffers), and times each: the `.etl` against
 //! its converted pcapng (the comparison), and per delivered packet against the pcap.
 //!
 //!     cargo bench --bench capture
@@ -154,50 +155,53 @@ fn bench_capture(c: &mut Criterion) {
     }
 }
 
+/// Processors of the bench's pktmon trace: each flow's packets are logged on one of them (as
+/// receive-side scaling spreads flows over CPUs), so that the reader merges four buffers' runs.
+const ETL_CPUS: u8 = 4;
+
 /// Writes the pktmon twin of the pcap at `pcap` to `etl`, and to `ng` that trace as
 /// `pktmon etl2pcap` would convert it: every appearance a packet (pktmon's pcapng keeps the
 /// copy each component logged; its per-packet comments are left out, which only makes the
-/// pcapng cheaper to read).
+/// pcapng cheaper to read). The generated pcap interleaves its rounds slightly out of time
+/// order, which no ETW processor does: the twins are written in time order (held in memory).
 fn write_etl_twin(pcap: &Path, etl: &Path, ng: &Path) -> std::io::Result<()> {
     use rdplog::synth::etl_writer::Received;
     use rdplog::synth::writer::{CaptureWriter, Interface};
     let mut sink = WarningSink::new("bench");
-    let out = BufWriter::with_capacity(1 << 20, File::create(etl)?);
-    let ng_out = BufWriter::with_capacity(1 << 20, File::create(ng)?);
-    type Twins = (Received<BufWriter<File>>, CaptureWriter<BufWriter<File>>);
-    let mut w: Option<Twins> = None;
-    let mut out = Some((out, ng_out));
-    let mut err = None;
+    let mut packets: Vec<(Ts, u32, Vec<u8>)> = Vec::new();
     rdplog::input::read_capture(File::open(pcap)?, "bench", &mut sink, |p, _| {
-        if w.is_none()
-            && let Some((o, n)) = out.take()
-        {
-            let iface = Interface { tsresol: 7, ..Interface::new(p.linktype as u16) };
-            match (Received::new(o, Ts(p.ts.0 - MS)), CaptureWriter::pcapng(n, &[iface])) {
-                (Ok(r), Ok(c)) => w = Some((r, c)),
-                (Err(e), _) | (_, Err(e)) => err = Some(e),
-            }
-        }
-        if let Some((w, c)) = w.as_mut() {
-            // The two appearances `Received` logs: at the NIC, then 100 ns later at tcpip.sys.
-            let r = w
-                .packet(p.ts, p.linktype, p.data)
-                .and_then(|_| c.packet(0, p.ts, p.data))
-                .and_then(|_| c.packet(0, Ts(p.ts.0 + 100), p.data));
-            if let Err(e) = r {
-                err = Some(e);
-            }
-        }
+        packets.push((p.ts, p.linktype, p.data.to_vec()))
     })
     .map_err(std::io::Error::other)?;
-    if let Some(e) = err {
-        return Err(e);
+    packets.sort_by_key(|p| p.0);
+    let Some(first) = packets.first() else { return Err(std::io::Error::other("empty bench capture")) };
+    let out = BufWriter::with_capacity(1 << 20, File::create(etl)?);
+    let mut w = Received::with_processors(out, Ts(first.0.0 - MS), ETL_CPUS)?;
+    let iface = Interface { tsresol: 7, ..Interface::new(first.1 as u16) };
+    let mut c = CaptureWriter::pcapng(BufWriter::with_capacity(1 << 20, File::create(ng)?), &[iface])?;
+    for (ts, linktype, data) in &packets {
+        w.0.on_processor(flow_cpu(data));
+        w.packet(*ts, *linktype, data)?;
+        // The two appearances `Received` logs: at the NIC, then 100 ns later at tcpip.sys.
+        c.packet(0, *ts, data)?;
+        c.packet(0, Ts(ts.0 + 100), data)?;
     }
-    if let Some((w, c)) = w {
-        w.0.finish()?.flush()?;
-        c.into_inner().flush()?;
-    }
-    Ok(())
+    w.0.finish()?.flush()?;
+    c.into_inner().flush()
+}
+
+/// The processor a frame's flow is received on: a hash of its IPv4 addresses and ports, the
+/// same both ways (Ethernet frames; others go to processor 0).
+fn flow_cpu(frame: &[u8]) -> u8 {
+    use std::hash::{Hash, Hasher};
+    let (Some(a), Some(b)) = (frame.get(26..30).zip(frame.get(34..36)), frame.get(30..34).zip(frame.get(36..38)))
+    else {
+        return 0;
+    };
+    let mut h = rustc_hash::FxHasher::default();
+    a.min(b).hash(&mut h);
+    a.max(b).hash(&mut h);
+    (h.finish() >> 32) as u8 % ETL_CPUS
 }
 
 /// One timed run of the capture pipeline: (packets, seconds).

@@ -41,6 +41,7 @@ use serde::Serialize;
 
 use super::{LogStats, WinEvent};
 use crate::error::{Error, Result, WarningSink};
+use crate::input::read_full;
 pub use keep::Keep;
 use keep::Kept;
 use record::{Acc, RecordAt, Typer};
@@ -334,20 +335,6 @@ fn check_header(header: &EvtxFileHeader, len: u64, sink: &mut WarningSink) {
              the last chunks may be partly written",
         );
     }
-}
-
-/// Reads until `buf` is full or the stream ends; returns the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-        match input.read(rest) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// An error with its sources, `: `-separated.

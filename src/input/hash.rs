@@ -23,6 +23,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use sha2::{Digest, Sha256};
 
+use super::read_full;
+
 /// Bytes per read: large enough that syscalls do not count, small enough that the blocks in
 /// flight (`QUEUE` + 2 per input) stay a few MiB.
 const BLOCK: usize = 1 << 20;
@@ -173,20 +175,6 @@ impl Drop for Teed {
             }
         }
     }
-}
-
-/// Reads until `buf` is full or the file ends; returns the bytes read.
-fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
-        match file.read(rest) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 #[cfg(test)]

@@ -209,6 +209,20 @@ pub fn read_capture<R: Read + Send>(
     }
 }
 
+/// Reads until `buf` is full or the stream ends; returns the bytes read.
+pub fn read_full(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+        match src.read(rest) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
 /// Opens the (decompressed) byte stream of an input.
 pub fn open(input: &Input) -> Result<Box<dyn Read + Send>> {
     Ok(decode(input, open_raw(input)?))

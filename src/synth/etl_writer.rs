@@ -12,7 +12,8 @@
 //! pktmon 20: Id u16, Type u16, Name and Description UTF-16Z; 160/170: the 34-byte fixed part
 //! (PktGroupId … LoggedPayloadSize) and the payload.
 //!
-//! It writes only what the reader needs: one processor, no compression, no rundown events.
+//! It writes only what the reader needs: no compression, no rundown events; one processor
+//! unless asked for more (then one buffer per processor, written out as each fills).
 
 use std::io::{self, Write};
 
@@ -42,21 +43,39 @@ pub struct Hop {
 /// A trace being written, buffer by buffer, to `out`.
 pub struct PktmonWriter<W: Write> {
     out: W,
-    buf: Vec<u8>,
+    /// One buffer per processor, as ETW keeps them: each is written out when it is full (so
+    /// the file interleaves the processors' buffers in the order they filled) or at the end.
+    bufs: Vec<Vec<u8>>,
+    /// The processor whose buffer the next events go to.
+    cpu: usize,
     start_ns: i64,
     group: u64,
 }
 
 impl<W: Write> PktmonWriter<W> {
-    /// A trace that starts at `start` (its logfile header) and names its `components`.
+    /// A trace of one processor that starts at `start` (its logfile header) and names its
+    /// `components`.
     pub fn new(out: W, start: Ts, components: &[(u16, &str)]) -> io::Result<PktmonWriter<W>> {
-        let mut w = PktmonWriter { out, buf: Vec::new(), start_ns: start.0, group: 0 };
-        w.record(&logfile_header(start.0))?;
+        Self::with_processors(out, start, components, 1)
+    }
+
+    /// A trace of `cpus` processors (at least one; the logfile header says how many): events
+    /// go to processor 0 until `on_processor` says otherwise.
+    pub fn with_processors(out: W, start: Ts, components: &[(u16, &str)], cpus: u8) -> io::Result<PktmonWriter<W>> {
+        let cpus = cpus.max(1);
+        let bufs = vec![Vec::new(); usize::from(cpus)];
+        let mut w = PktmonWriter { out, bufs, cpu: 0, start_ns: start.0, group: 0 };
+        w.record(&logfile_header(start.0, u32::from(cpus)))?;
         w.flush()?;
         for (id, name) in components {
             w.event(start.0, 20, &component(*id, name))?;
         }
         Ok(w)
+    }
+
+    /// Logs the next events on processor `cpu` (taken modulo the trace's processors).
+    pub fn on_processor(&mut self, cpu: u8) {
+        self.cpu = usize::from(cpu) % self.bufs.len().max(1);
     }
 
     /// One packet at `ts` (on the wire), of `linktype`, crossing `hops` in the order pktmon logs
@@ -82,9 +101,13 @@ impl<W: Write> PktmonWriter<W> {
         Ok(())
     }
 
-    /// Writes the last buffer and returns the output.
+    /// Writes the last buffers (processor by processor, as ETW does when a session stops) and
+    /// returns the output.
     pub fn finish(mut self) -> io::Result<W> {
-        self.flush()?;
+        for cpu in 0..self.bufs.len() {
+            self.cpu = cpu;
+            self.flush()?;
+        }
         Ok(self.out)
     }
 
@@ -94,25 +117,39 @@ impl<W: Write> PktmonWriter<W> {
 
     fn record(&mut self, rec: &[u8]) -> io::Result<()> {
         let padded = rec.len().div_ceil(8) * 8;
-        if BUFFER_HEADER + self.buf.len() + padded > BUFFER {
+        if BUFFER_HEADER + self.buf().len() + padded > BUFFER {
             self.flush()?;
         }
-        self.buf.extend_from_slice(rec);
-        self.buf.resize(self.buf.len() + padded - rec.len(), 0);
+        let buf = self.buf();
+        buf.extend_from_slice(rec);
+        buf.resize(buf.len() + padded - rec.len(), 0);
         Ok(())
     }
 
+    fn buf(&mut self) -> &mut Vec<u8> {
+        if self.bufs.is_empty() {
+            self.bufs.push(Vec::new());
+        }
+        let at = self.cpu.min(self.bufs.len() - 1);
+        &mut self.bufs[at]
+    }
+
+    /// Writes the current processor's buffer out.
     fn flush(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
+        let cpu = self.cpu as u8;
+        let mut buf = std::mem::take(self.buf());
+        if buf.is_empty() {
             return Ok(());
         }
         let mut h = vec![0u8; BUFFER_HEADER];
         h[0..4].copy_from_slice(&(BUFFER as u32).to_le_bytes());
-        h[0x30..0x34].copy_from_slice(&((BUFFER_HEADER + self.buf.len()) as u32).to_le_bytes());
+        h[0x28] = cpu;
+        h[0x30..0x34].copy_from_slice(&((BUFFER_HEADER + buf.len()) as u32).to_le_bytes());
         self.out.write_all(&h)?;
-        self.out.write_all(&self.buf)?;
-        self.out.write_all(&vec![0xFF; BUFFER - BUFFER_HEADER - self.buf.len()])?;
-        self.buf.clear();
+        self.out.write_all(&buf)?;
+        self.out.write_all(&vec![0xFF; BUFFER - BUFFER_HEADER - buf.len()])?;
+        buf.clear();
+        *self.buf() = buf;
         Ok(())
     }
 
@@ -149,7 +186,12 @@ const RECEIVED_HOPS: [Hop; 2] = [Hop { component: 1, drop: None }, Hop { compone
 
 impl<W: Write> Received<W> {
     pub fn new(out: W, start: Ts) -> io::Result<Self> {
-        Ok(Received(PktmonWriter::new(out, start, &[(1, "rdplognic.sys"), (2, "tcpip.sys")])?))
+        Self::with_processors(out, start, 1)
+    }
+
+    /// A trace of `cpus` processors (`PktmonWriter::on_processor` picks one per packet).
+    pub fn with_processors(out: W, start: Ts, cpus: u8) -> io::Result<Self> {
+        Ok(Received(PktmonWriter::with_processors(out, start, &[(1, "rdplognic.sys"), (2, "tcpip.sys")], cpus)?))
     }
 
     pub fn packet(&mut self, ts: Ts, linktype: u32, data: &[u8]) -> io::Result<()> {
@@ -195,11 +237,11 @@ impl Appearance {
     }
 }
 
-fn logfile_header(start_ns: i64) -> Vec<u8> {
+fn logfile_header(start_ns: i64, cpus: u32) -> Vec<u8> {
     let mut p = vec![0u8; 0x118];
     p[0..4].copy_from_slice(&(BUFFER as u32).to_le_bytes());
     p[8..12].copy_from_slice(&20348u32.to_le_bytes());
-    p[0x0C..0x10].copy_from_slice(&1u32.to_le_bytes());
+    p[0x0C..0x10].copy_from_slice(&cpus.to_le_bytes());
     p[0x20..0x24].copy_from_slice(&1u32.to_le_bytes());
     p[0x2C..0x30].copy_from_slice(&8u32.to_le_bytes());
     p[0x100..0x108].copy_from_slice(&10_000_000u64.to_le_bytes());

@@ -13,12 +13,13 @@
 //! `BATCH_BYTES` plus at most one buffer of up to `MAX_BUFFER` bytes, and grows with the bytes
 //! the file really has, never with the size a header claims.
 
-use std::io::{ErrorKind, Read};
+use std::io::Read;
 use std::ops::Range;
 use std::sync::mpsc::sync_channel;
 
 use super::lz77;
 use super::walk::{BUFFER_HEADER, MAX_BUFFER, u16_at, u32_at};
+use crate::input::read_full;
 
 /// ETW_BUFFER_FLAG_COMPRESSED (dissect.etl `c_etl.py`; observed 0x60 on pktmon data buffers).
 const FLAG_COMPRESSED: u16 = 0x40;
@@ -171,20 +172,6 @@ impl<R: Read> Buffers<R> {
         batch.buffers.push(b);
         None
     }
-}
-
-/// Reads up to `buf.len()` bytes; fewer only at the end of the stream.
-fn read_full(src: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
-        match src.read(rest) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Reads `want` bytes (fewer only at the end of the stream) into `v` from `at` on, and returns

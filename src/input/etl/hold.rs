@@ -81,8 +81,20 @@ impl Hold {
     }
 
     /// Hands `take` the held packets of the `n` oldest release entries, in time order.
-    pub fn oldest(&mut self, n: usize, mut take: impl FnMut(Key, Held)) {
+    pub fn oldest(&mut self, n: usize, take: impl FnMut(Key, Held)) {
         self.order.sort();
+        self.take_first(n, take);
+    }
+
+    /// Hands `take` the held packets older than `cutoff`, in time order.
+    pub fn before(&mut self, cutoff: Ts, take: impl FnMut(Key, Held)) {
+        self.order.sort();
+        let n = self.order.partition_point(|e| e.0 < cutoff);
+        self.take_first(n, take);
+    }
+
+    /// The packets of the first `n` entries of the sorted release list.
+    fn take_first(&mut self, n: usize, mut take: impl FnMut(Key, Held)) {
         let n = n.min(self.order.len());
         for (ts, event, s) in self.order.drain(..n) {
             let Some(entry) = self.slab.get_mut(s as usize) else { continue };

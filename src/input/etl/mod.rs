@@ -2,11 +2,13 @@
 //! `netsh trace start capture=yes`, on any OS, without converting them first.
 //!
 //! `buffers` reads the container's buffers ahead on a second thread (MS-XCA decompression in
-//! `lz77`), `walk` frames their records and dates them by the log file's clock; `pktmon` and `ndis` decode the two packet providers' events; this module turns their
-//! events into `Packet`s for the same callback `input::pcap::read_packets` feeds, and its job
-//! ends there. Per-CPU buffers are merged into time order and a packet pktmon logged at
-//! several components is delivered once, from the component closest to the wire, within a
-//! bounded amount of held-back packet data (`HOLD_BYTES`, kept by `hold`).
+//! `lz77`), `walk` frames their records and dates them by the log file's clock; `pktmon` and
+//! `ndis` decode the two packet providers' events; this module turns their events into
+//! `Packet`s for the same callback `input::pcap::read_packets` feeds, and its job ends there.
+//! Per-CPU buffers are merged into time order and a packet pktmon logged at several components
+//! is delivered once, from the component closest to the wire. Packets are held back (`hold`)
+//! until every processor's buffers have passed them (`watermark`), and at most `HOLD_BYTES` /
+//! `HOLD_PACKETS` of them, when a processor lags or the trace cannot be merged that way.
 //!
 //! A packet's frame number is the ETW event number (1-based, file order) of the event it was
 //! taken from, so that "event N" finds it again in `pktmon etl2txt` or `tracerpt` output.
@@ -17,6 +19,7 @@ pub mod lz77;
 pub mod ndis;
 pub mod pktmon;
 pub mod walk;
+mod watermark;
 
 use std::collections::BTreeMap;
 
@@ -47,6 +50,14 @@ const CONTENT_BYTES: usize = 64;
 /// Capacity of the delivered payload buffers kept for reuse (keeping more, up to the hold's
 /// own size, measured slower: the reused buffers scatter over the heap).
 const SPARE_BYTES: usize = 256 << 10;
+/// A packet's appearances at the components of one host lie within this of each other (real
+/// traces: at most 0.22 ms in nsvpn_PktMon's etl2txt ground truth; the content match above
+/// already assumes 10 ms): a packet held this long before the watermark has no appearance to
+/// come.
+const APPEARANCE_SPREAD_NS: i64 = 100_000_000;
+/// Packets held between looks at the per-CPU watermark (at least; a quarter of the hold when
+/// that is more, so that sorting the hold's release list stays a small cost per packet).
+const MARK_EVERY: usize = 1024;
 /// Component names remembered (pktmon event 20).
 const MAX_COMPONENTS: usize = 4096;
 
@@ -76,11 +87,23 @@ enum Key {
     Single(u64),
 }
 
+/// Which held packets to deliver.
+enum Release {
+    /// Those of the `n` oldest release entries (the hold is full, or the trace ended).
+    Oldest(usize),
+    /// Those older than this time (`watermark`).
+    Before(Ts),
+}
+
 /// Turns a trace's events into packets.
 #[derive(Default)]
 struct Extractor {
     held: hold::Hold,
     held_bytes: usize,
+    /// How far every processor's buffers have got (`watermark`), and packets held since the
+    /// hold last looked at it.
+    mark: watermark::Watermark,
+    since_mark: usize,
     /// The key, time and rank of the appearance held last (while it is still held).
     last_held: Option<(Key, Ts, (u8, i64, i32))>,
     /// Payload buffers of delivered packets, reused for the next ones.
@@ -106,6 +129,9 @@ struct Extractor {
 impl Extractor {
     fn on_event(&mut self, ev: &Event, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
         *self.providers.entry(ev.provider).or_default() += 1;
+        if !matches!(ev.kind, HeaderKind::Message | HeaderKind::Other(_)) {
+            self.mark.see(ev.cpus, ev.processor, ev.ts);
+        }
         if ev.kind != HeaderKind::Event {
             return;
         }
@@ -268,26 +294,38 @@ impl Extractor {
         self.held_bytes += h.data.len();
         self.last_held = Some((key, h.ts, h.rank));
         self.held.insert(key, h);
+        self.since_mark += 1;
         if self.held_bytes > HOLD_BYTES || self.held.len() > HOLD_PACKETS {
-            self.release(self.held.entries() / 2, warn, out);
+            self.release(Release::Oldest(self.held.entries() / 2), warn, out);
+        } else if self.since_mark >= MARK_EVERY.max(self.held.len() / 4) {
+            // Every processor is past the mark: nothing still to come is older. A packet held
+            // just before it may still have an appearance to come.
+            self.since_mark = 0;
+            if let Some(mark) = self.mark.get() {
+                self.release(Release::Before(Ts(mark.0.saturating_sub(APPEARANCE_SPREAD_NS))), warn, out);
+            }
         }
     }
 
     /// Delivers every held packet, in time order.
     fn flush(&mut self, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
-        self.release(usize::MAX, warn, out);
+        self.release(Release::Oldest(usize::MAX), warn, out);
     }
 
-    /// Delivers the held packets of the `n` oldest release entries, in time order.
-    fn release(&mut self, n: usize, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
+    /// Delivers held packets, in time order.
+    fn release(&mut self, which: Release, warn: &mut WarningSink, out: &mut impl FnMut(&Packet, &mut WarningSink)) {
         let mut held = std::mem::take(&mut self.held);
-        held.oldest(n, |key, h| {
+        let mut each = |key, h: Held| {
             if self.last_held.is_some_and(|l| l.0 == key) {
                 self.last_held = None;
             }
             self.held_bytes -= h.data.len();
             self.deliver(h, out, warn);
-        });
+        };
+        match which {
+            Release::Oldest(n) => held.oldest(n, &mut each),
+            Release::Before(cutoff) => held.before(cutoff, &mut each),
+        }
         self.held = held;
     }
 

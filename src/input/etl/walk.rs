@@ -121,6 +121,10 @@ pub struct Event<'a> {
     pub keyword: u64,
     /// The user data after the header (and after extended data items).
     pub data: &'a [u8],
+    /// Processors whose buffers the trace interleaves (TRACE_LOGFILE_HEADER
+    /// NumberOfProcessors); 0 when the logger does not buffer per processor
+    /// (EVENT_TRACE_NO_PER_PROCESSOR_BUFFERING), so `processor` says nothing about order.
+    pub cpus: u32,
 }
 
 /// TRACE_LOGFILE_HEADER fields we use (evntrace.h; offsets for 64-bit pointers, 8 less after
@@ -145,6 +149,9 @@ pub struct LogHeader {
     pub start_raw: i64,
     pub logger_name: String,
 }
+
+/// EVENT_TRACE_NO_PER_PROCESSOR_BUFFERING (evntrace.h): one set of buffers for every CPU.
+const NO_PER_PROCESSOR_BUFFERING: u32 = 0x1000_0000;
 
 /// FILETIME of the Unix epoch.
 const FILETIME_UNIX: i64 = 116_444_736_000_000_000;
@@ -390,6 +397,7 @@ fn walk_records(
             opcode: 0,
             keyword: 0,
             data: &[],
+            cpus: 0,
         };
         let time_at = |o: usize| u64_at(rec, o).unwrap_or(0) as i64;
         match kind {
@@ -451,6 +459,7 @@ fn walk_records(
         } else {
             ev.ts = l.to_ts(ev.raw_time);
         }
+        ev.cpus = if l.log_file_mode & NO_PER_PROCESSOR_BUFFERING == 0 { l.cpus } else { 0 };
         on_event(&ev, warn);
     }
     Ok(())
