@@ -196,18 +196,26 @@ fn read_into(src: &mut impl Read, v: &mut Vec<u8>, at: usize, want: usize) -> st
     Ok(got)
 }
 
-/// Runs `Buffers` over `src` on a second thread and calls `each` with every batch, in file
-/// order, on this one; `each` returns `false` to stop early (the reader thread then stops).
-/// The last batch carries the `Stop`, unless `each` stopped first.
+/// Runs `Buffers` over `src` and calls `each` with every batch, in file order, on this thread;
+/// `each` returns `false` to stop early. The first batch is read here: a trace that fits in it
+/// (most, and every small test input) costs no thread. The rest is read ahead on a second
+/// thread, which stops when `each` does. The last batch carries the `Stop`, unless `each`
+/// stopped first.
 pub fn read_ahead<R: Read + Send>(src: R, mut each: impl FnMut(&mut Batch) -> bool) {
+    let mut buffers = Buffers::new(src);
+    let mut first = Batch::default();
+    buffers.fill(&mut first);
+    if buffers.done {
+        each(&mut first);
+        return;
+    }
     let (full_tx, full_rx) = sync_channel::<Batch>(BATCHES - 2);
     let (empty_tx, empty_rx) = sync_channel::<Batch>(BATCHES);
     std::thread::scope(|s| {
         s.spawn(move || {
-            let mut buffers = Buffers::new(src);
-            let mut made = 0;
+            // The walker holds the first batch: two more are made, then they circulate.
+            let mut made = 1;
             while !buffers.done {
-                // A batch comes back once walked; only `BATCHES` are ever made.
                 let mut batch = match empty_rx.try_recv() {
                     Ok(b) => b,
                     Err(_) if made < BATCHES => {
@@ -226,13 +234,19 @@ pub fn read_ahead<R: Read + Send>(src: R, mut each: impl FnMut(&mut Batch) -> bo
                 }
             }
         });
-        for mut batch in full_rx {
-            let go_on = each(&mut batch);
-            // The reader may have finished: the batch is then dropped.
-            let _ = empty_tx.try_send(batch);
-            if !go_on {
-                break;
+        let mut go_on = each(&mut first);
+        let _ = empty_tx.try_send(first);
+        if go_on {
+            for mut batch in full_rx {
+                go_on = each(&mut batch);
+                // The reader may have finished: the batch is then dropped.
+                let _ = empty_tx.try_send(batch);
+                if !go_on {
+                    break;
+                }
             }
+        } else {
+            drop(full_rx);
         }
         // Dropping both ends (the loop's receiver, this sender) stops a reader still waiting
         // to hand over a batch or to get one back.
