@@ -27,11 +27,13 @@ pub use self::expert::DEFAULT_REORDER_NS;
 /// Retransmission times kept per direction (enough to show the back-off pattern).
 const MAX_RETX_TIMES: usize = 12;
 
-/// A frame reference: the frame number and its time.
+/// A frame reference: its time and the frame number. Ordered by time first: frame numbers
+/// follow the file, and an `.etl` file interleaves its processors' buffers out of time order
+/// (event 160 of one processor can be earlier than event 82 of another).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct At {
-    pub frame: u64,
     pub ts: Ts,
+    pub frame: u64,
 }
 
 /// What is known about a RST.
