@@ -516,24 +516,24 @@ fn a_quiet_processor_and_a_disordered_one_still_come_out_in_order() {
     assert_eq!(round_trip(2, &packets), want);
 }
 
-/// The pktmon twin of a capture logged on two processors, each direction of a conversation on
-/// its own (the address that sorts first sends on processor 0): the reader has to merge the
-/// two processors' buffers back into one time order for every handshake.
+/// The pktmon twin of a capture logged on several processors: `split` picks the processor of
+/// the n-th packet from its addresses (`None`: not IP).
 #[cfg(feature = "samples")]
-fn pktmon_split_by_direction(capture: &[u8]) -> Vec<u8> {
+fn pktmon_on_processors(
+    capture: &[u8],
+    cpus: u8,
+    split: impl Fn(usize, Option<(std::net::IpAddr, std::net::IpAddr)>) -> u8,
+) -> Vec<u8> {
     use rdplog::synth::etl_writer::Received;
     let mut pkts = Vec::new();
     let mut sink = WarningSink::new("twin");
     read_capture(capture, "twin", &mut sink, |p, _| pkts.push((p.ts, p.linktype, p.data.to_vec())))
         .expect("capture reads");
     let start = rdplog::time::Ts(pkts.first().map_or(0, |p| p.0.0 - 1_000_000));
-    let mut w = Received::with_processors(Vec::new(), start, 2).expect("writer");
-    for (ts, linktype, data) in &pkts {
-        let cpu = match rdplog::input::link::decode(*linktype, data) {
-            Ok(d) => u8::from(d.src > d.dst),
-            Err(_) => 0,
-        };
-        w.0.on_processor(cpu);
+    let mut w = Received::with_processors(Vec::new(), start, cpus).expect("writer");
+    for (n, (ts, linktype, data)) in pkts.iter().enumerate() {
+        let addrs = rdplog::input::link::decode(*linktype, data).ok().map(|d| (d.src, d.dst));
+        w.0.on_processor(split(n, addrs));
         w.packet(*ts, *linktype, data).expect("packet");
     }
     w.0.finish().expect("finish")
@@ -541,8 +541,9 @@ fn pktmon_split_by_direction(capture: &[u8]) -> Vec<u8> {
 
 // Oracle: each bundled sample's own capture (its expected.json verdicts are checked elsewhere):
 // written as a pktmon trace whose two directions of every conversation sit in different
-// processors' buffers, it gives the same connections (client, server, start, end), the same
-// verdicts and the same diagnosis as the capture it came from. This found the teardown naming
+// processors' buffers, or whose packets go round four processors one by one, it gives the same
+// connections (client, server, start, end), the same verdicts and the same diagnosis as the
+// capture it came from. This found the teardown naming
 // the side whose FIN had the lower event number, not the earlier time (sample `none`: the
 // client's FIN is event 160, the server's later FIN event 82).
 #[cfg(feature = "samples")]
@@ -559,8 +560,6 @@ fn samples_logged_on_two_processors_give_their_verdicts() {
         let twin = dir.path().join(&name);
         copy_dir(&case, &twin);
         std::fs::remove_file(twin.join(capture.file_name().expect("file"))).expect("remove capture");
-        std::fs::write(twin.join("capture.etl"), pktmon_split_by_direction(&read_all(&capture))).expect("write etl");
-        let (a, b) = (analyze_json(&case), analyze_json(&twin));
         let summary = |r: &serde_json::Value| -> Vec<String> {
             r["connections"]
                 .as_array()
@@ -571,8 +570,16 @@ fn samples_logged_on_two_processors_give_their_verdicts() {
                 })
                 .collect()
         };
-        assert_eq!(summary(&a), summary(&b), "{name:?}");
-        assert_eq!(a["diagnosis"]["cause"], b["diagnosis"]["cause"], "{name:?}");
+        let a = analyze_json(&case);
+        let bytes = read_all(&capture);
+        let by_direction = pktmon_on_processors(&bytes, 2, |_, addrs| addrs.map_or(0, |(s, d)| u8::from(s > d)));
+        let round_robin = pktmon_on_processors(&bytes, 4, |n, _| (n % 4) as u8);
+        for (how, etl) in [("by direction", by_direction), ("round robin", round_robin)] {
+            std::fs::write(twin.join("capture.etl"), etl).expect("write etl");
+            let b = analyze_json(&twin);
+            assert_eq!(summary(&a), summary(&b), "{name:?} {how}");
+            assert_eq!(a["diagnosis"]["cause"], b["diagnosis"]["cause"], "{name:?} {how}");
+        }
         checked += 1;
     }
     assert!(checked >= 15, "{checked} samples");
