@@ -203,7 +203,9 @@ pub struct LimitArgs {
     /// Stream bytes per TCP direction given to the RDP parsers (negotiation, TLS, NLA fit in a few KiB).
     #[arg(long, value_name = "BYTES", default_value = "64K", value_parser = parse_size)]
     pub flow_payload: u64,
-    /// Windows events kept per provider/event id and log (the latest); the rest are counted.
+    /// Windows events kept per provider/event id and log (the latest; Remote Desktop's logons,
+    /// 4624/4625/4634 of LogonType 10, 7 or 12, have as many again of their own); the rest are
+    /// counted.
     #[arg(long, value_name = "N", default_value_t = Limits::default().events_per_id)]
     pub max_events_per_id: usize,
     /// Largest size a gzipped event log may unpack to in memory; a bigger one is refused.

@@ -75,3 +75,46 @@ fn smb_guessing_makes_no_rdp_connection() {
     // The guessing is named, as background: the kept 4625s (the newest --max-events-per-id).
     assert!(report["other_logons"]["failures"].as_u64().is_some_and(|n| n >= 5_000));
 }
+
+// Oracle: the log as written — three Remote Desktop logons (4624, LogonType 10) and, after them,
+// 6,000 network logons (4624, LogonType 3: file shares) on a file server. The network logons
+// fill the newest 5,000 of 4624 (`--max-events-per-id`); the Remote Desktop ones still make
+// their three connections, each of which worked, and the cut is a warning.
+#[test]
+fn a_busy_servers_network_logons_do_not_push_its_rdp_logons_out() {
+    let base = 1_767_225_600_000_000_000i64; // 2026-01-01T00:00:00Z
+    let logon = |i: u64, kind: &str, ip: String| {
+        security(
+            Ts(base + i as i64 * 500_000_000),
+            4624,
+            vec![
+                ("TargetUserName", format!("user{}", i % 300)),
+                ("TargetDomainName", "CORP".into()),
+                ("LogonType", kind.into()),
+                ("IpAddress", ip),
+                ("IpPort", format!("{}", 50_000 + i % 10_000)),
+            ],
+        )
+    };
+    let mut events: Vec<EventSpec> = (0..3).map(|i| logon(i, "10", format!("10.1.0.{}", 10 + i))).collect();
+    events.extend((3..6_003).map(|i| logon(i, "3", format!("10.2.{}.{}", i / 250 % 250, i % 250))));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("Security.evtx");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    write_evtx(&events, &mut file).expect("write evtx");
+    drop(file);
+
+    let out = rdplog(&["analyze", "--format", "json", path.to_str().expect("utf-8")]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let conns = report["connections"].as_array().expect("connections");
+    let clients: Vec<&str> = conns.iter().filter_map(|c| c["client"].as_str()).collect();
+    assert_eq!(clients, ["10.1.0.10:50000", "10.1.0.11:50001", "10.1.0.12:50002"], "the three Remote Desktop logons");
+    assert!(conns.iter().all(|c| c["verdict"]["cause"] == "none"));
+    let warnings: Vec<&str> =
+        report["warnings"].as_array().expect("warnings").iter().filter_map(|w| w["message"].as_str()).collect();
+    assert!(
+        warnings.iter().any(|m| m
+            .starts_with("Microsoft-Windows-Security-Auditing/4624: 6003 events; the latest 5003 of each logon kind")),
+        "{warnings:?}"
+    );
+}

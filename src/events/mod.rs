@@ -122,16 +122,38 @@ impl LogStats {
     }
 }
 
-/// Keeps, for each provider/event id, only the last `cap` events (in file order, which for a log
-/// is roughly time order: the failure being investigated is usually the most recent).
+/// Security logon events whose cap is split by logon kind (`cap_share`).
+const SHARED_CAP_IDS: [u16; 3] = [4624, 4625, 4634];
+
+/// Which share of its provider/event id's cap an event counts against (`keep_latest`): logons,
+/// failed logons and logoffs (Security 4624, 4625, 4634) of the kinds Remote Desktop makes for
+/// its sessions (RemoteInteractive 10, Unlock 7, CachedRemoteInteractive 12) have a share of
+/// their own, so that the network and service logons a busy server logs by the thousand an hour
+/// cannot push its few Remote Desktop sessions out of the newest N. Every other event: 0.
+pub fn cap_share(e: &WinEvent) -> u8 {
+    if shared_cap(&e.provider, e.event_id) {
+        u8::from(matches!(e.fields.get("LogonType").map(str::trim), Some("10" | "7" | "12")))
+    } else {
+        0
+    }
+}
+
+/// Whether `provider`/`id` has two shares (`cap_share`): only a built event says which it is in.
+pub fn shared_cap(provider: &str, id: u16) -> bool {
+    provider == catalog::SECURITY && SHARED_CAP_IDS.contains(&id)
+}
+
+/// Keeps, for each provider/event id (and share, `cap_share`), only the last `cap` events (in
+/// file order, which for a log is roughly time order: the failure being investigated is usually
+/// the most recent).
 pub fn keep_latest(events: &mut Vec<WinEvent>, cap: usize) {
     if events.len() <= cap {
         return;
     }
-    let mut seen: std::collections::HashMap<(&str, u16), usize> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<(&str, u16, u8), usize> = std::collections::HashMap::new();
     let mut keep = vec![false; events.len()];
     for (i, e) in events.iter().enumerate().rev() {
-        let n = seen.entry((&*e.provider, e.event_id)).or_insert(0);
+        let n = seen.entry((&*e.provider, e.event_id, cap_share(e))).or_insert(0);
         if *n < cap {
             keep[i] = true;
             *n += 1;
@@ -153,7 +175,8 @@ pub fn warn_trimmed(events: &[WinEvent], stats: &LogStats, cap: usize, sink: &mu
     for (key, n) in kept.into_iter().filter(|(_, n)| *n as usize >= cap) {
         let total = stats.per_event.get(&key).copied().unwrap_or(n);
         if total > n {
-            sink.push(0, None, format!("{key}: {total} events; the latest {n} are analysed (all are counted)"));
+            let kinds = if n as usize > cap { " of each logon kind (Remote Desktop's, others)" } else { "" };
+            sink.push(0, None, format!("{key}: {total} events; the latest {n}{kinds} are analysed (all are counted)"));
         }
     }
 }
