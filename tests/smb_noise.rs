@@ -23,6 +23,17 @@ fn security(ts: Ts, id: u16, fields: Vec<(&str, String)>) -> EventSpec {
     }
 }
 
+/// Writes `events` as a Security.evtx and analyses it: the JSON report.
+fn analyze_log(events: &[EventSpec]) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("Security.evtx");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    write_evtx(events, &mut file).expect("write evtx");
+    drop(file);
+    let out = rdplog(&["analyze", "--format", "json", path.to_str().expect("utf-8")]);
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
 #[test]
 fn smb_guessing_makes_no_rdp_connection() {
     let base = 1_767_225_600_000_000_000i64; // 2026-01-01T00:00:00Z
@@ -60,14 +71,7 @@ fn smb_guessing_makes_no_rdp_connection() {
             ],
         ));
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("Security.evtx");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    write_evtx(&events, &mut file).expect("write evtx");
-    drop(file);
-
-    let out = rdplog(&["analyze", "--format", "json", path.to_str().expect("utf-8")]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = analyze_log(&events);
     let conns = report["connections"].as_array().expect("connections");
     assert_eq!(conns.len() as u64, RDP_LOGONS, "one connection per RDP logon, none from the SMB failures");
     assert!(conns.iter().all(|c| c["verdict"]["cause"] == "none"), "every RDP logon worked");
@@ -98,14 +102,7 @@ fn a_busy_servers_network_logons_do_not_push_its_rdp_logons_out() {
     };
     let mut events: Vec<EventSpec> = (0..3).map(|i| logon(i, "10", format!("10.1.0.{}", 10 + i))).collect();
     events.extend((3..6_003).map(|i| logon(i, "3", format!("10.2.{}.{}", i / 250 % 250, i % 250))));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("Security.evtx");
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
-    write_evtx(&events, &mut file).expect("write evtx");
-    drop(file);
-
-    let out = rdplog(&["analyze", "--format", "json", path.to_str().expect("utf-8")]);
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = analyze_log(&events);
     let conns = report["connections"].as_array().expect("connections");
     let clients: Vec<&str> = conns.iter().filter_map(|c| c["client"].as_str()).collect();
     assert_eq!(clients, ["10.1.0.10:50000", "10.1.0.11:50001", "10.1.0.12:50002"], "the three Remote Desktop logons");
