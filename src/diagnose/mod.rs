@@ -114,14 +114,15 @@ pub fn diagnose(f: &Facts, have: &Inputs) -> Verdict {
         Cause::None => "the connection worked".to_string(),
         cause => format!("{cause}: {}", best.evidence.first().cloned().unwrap_or_default()),
     };
+    let located = rules::located_fix(rule.cause, f);
     Verdict {
         cause: rule.cause,
         confidence: round2(confidence.clamp(0.05, 0.99)),
         severity: rule.severity,
         summary,
         client_code: &rule.client_code,
-        fix: rule.fix,
-        located: rules::located_fix(rule.cause, f),
+        fix: rules::fix_steps(rule, located.is_some()),
+        located,
         cited: best.cited,
         evidence_for: best.evidence,
         against,
@@ -359,6 +360,14 @@ mod tests {
         );
         assert!(rules::located_fix(Cause::NetworkLoss, &f).is_none(), "no loss counted between the points");
         assert!(rules::located_fix(Cause::Certificate, &f).is_none());
+        // Loss placed between the points: no step asks again for the captures already taken,
+        // and the evidence the steps answer stays the same.
+        let loss = rules::rule(Cause::NetworkLoss).expect("network-loss rule");
+        let asks = |steps: &[rules::Fix]| steps.iter().any(|s| s.step.contains("capture at both ends"));
+        assert!(asks(rules::fix_steps(loss, false)) && !asks(rules::fix_steps(loss, true)));
+        let answered =
+            |steps: &[rules::Fix]| steps.iter().flat_map(|s| s.answers.iter().map(|a| a.text())).collect::<Vec<_>>();
+        assert_eq!(answered(rules::fix_steps(loss, false)), answered(rules::fix_steps(loss, true)));
     }
 
     /// A SYN scan: SYN, SYN+ACK, then the prober's own RST with another TTL than its raw SYN

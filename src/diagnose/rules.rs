@@ -151,6 +151,24 @@ pub fn located_fix(cause: Cause, f: &Facts) -> Option<String> {
     ))
 }
 
+/// network-loss's steps once two capture points have placed the loss (`located_fix` names the
+/// stretch): the same evidence answered, without asking for the captures already taken.
+const NETWORK_LOSS_LOCATED: &[Fix] = &[Fix {
+    step: "On that stretch, check each hop's link: interface error and discard counters, duplex and speed mismatches, Wi-Fi signal, the VPN tunnel's MTU and drops",
+    answers: &[
+        Answer::Wire("retransmissions with back-off before the close"),
+        Answer::Event("RdpCoreTS 142/143/226 0x80070040"),
+    ],
+}];
+
+/// The fix steps of `rule`, once `located` says whether two capture points placed its signature.
+pub fn fix_steps(rule: &Rule, located: bool) -> &'static [Fix] {
+    match rule.cause {
+        Cause::NetworkLoss if located => NETWORK_LOSS_LOCATED,
+        _ => rule.fix,
+    }
+}
+
 /// "5 of the client's packets lost" / "none of the server's lost".
 fn lost(n: u64, side: &str) -> String {
     if n == 0 { format!("none of the {side}'s lost") } else { format!("{n} of the {side}'s packets lost") }
