@@ -584,3 +584,39 @@ fn samples_logged_on_two_processors_give_their_verdicts() {
     }
     assert!(checked >= 15, "{checked} samples");
 }
+
+// Oracle: the `two-points` sample's own analysis (client.pcap + server.pcap; expected.json): with
+// the server's capture taken by pktmon instead (its packets as a two-processor trace), the one
+// connection is still matched across the two points, with both views, and the loss is still
+// placed between them.
+#[cfg(feature = "samples")]
+#[test]
+fn a_server_side_pktmon_trace_pairs_with_a_client_capture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/two-points");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let twin = dir.path().join("two-points");
+    copy_dir(&root, &twin);
+    let server = twin.join("server.pcap");
+    let etl = pktmon_on_processors(&read_all(&server), 2, |_, addrs| addrs.map_or(0, |(s, d)| u8::from(s > d)));
+    std::fs::remove_file(&server).expect("remove server.pcap");
+    std::fs::write(twin.join("server.etl"), etl).expect("write etl");
+    let (a, b) = (analyze_json(&root), analyze_json(&twin));
+    let conns = |r: &serde_json::Value| -> Vec<String> {
+        r["connections"]
+            .as_array()
+            .expect("connections")
+            .iter()
+            .map(|c| {
+                let views = c["views"].as_array().map_or(0, Vec::len);
+                format!("{} {} {} {} views={views}", c["client"], c["server"], c["start"], c["verdict"]["cause"])
+            })
+            .collect()
+    };
+    assert_eq!(conns(&a), conns(&b));
+    assert_eq!(conns(&b).len(), 1, "{:?}", conns(&b));
+    assert!(conns(&b)[0].ends_with("views=2"), "{:?}", conns(&b));
+    assert_eq!(a["diagnosis"]["cause"], b["diagnosis"]["cause"]);
+    let located = |r: &serde_json::Value| r["connections"][0]["verdict"]["located"].as_str().map(str::to_owned);
+    assert!(located(&a).is_some_and(|l| l.starts_with("Look between")), "{:?}", located(&a));
+    assert_eq!(located(&a).map(|l| l.replace("server.pcap", "server.etl")), located(&b));
+}
