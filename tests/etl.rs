@@ -606,3 +606,64 @@ fn a_server_side_pktmon_trace_pairs_with_a_client_capture() {
     assert!(located(&a).is_some_and(|l| l.starts_with("Look between")), "{:?}", located(&a));
     assert_eq!(located(&a).map(|l| l.replace("server.pcap", "server.etl")), located(&b));
 }
+
+// Oracle: each bundled sample's own capture: its packets written as two pktmon traces (a
+// multi-file trace: the first half, then the second, each file with its own logfile header) and
+// given together are read as one stream, so every conversation crossing the cut stays one
+// connection: the same connections, verdicts and diagnosis as the capture, and the second file
+// says it continues the first.
+#[cfg(feature = "samples")]
+#[test]
+fn a_trace_in_two_files_reads_as_one() {
+    use rdplog::synth::etl_writer::Received;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut checked, mut seams) = (0, 0);
+    for case in std::fs::read_dir(&root).expect("samples").flatten().map(|e| e.path()) {
+        let Some(capture) = ["capture.pcap", "capture.pcapng"].iter().map(|n| case.join(n)).find(|p| p.exists()) else {
+            continue;
+        };
+        let mut pkts = Vec::new();
+        let mut sink = WarningSink::new("twin");
+        read_capture(&read_all(&capture)[..], "twin", &mut sink, |p, _| pkts.push((p.ts, p.linktype, p.data.to_vec())))
+            .expect("capture reads");
+        let half = pkts.len() / 2;
+        let file = |part: &[(rdplog::time::Ts, u32, Vec<u8>)]| {
+            let start = rdplog::time::Ts(part.first().map_or(0, |p| p.0.0 - 1_000));
+            let mut w = Received::with_processors(Vec::new(), start, 1).expect("writer");
+            for (ts, linktype, data) in part {
+                w.packet(*ts, *linktype, data).expect("packet");
+            }
+            w.0.finish().expect("finish")
+        };
+        let name = capture.file_name().and_then(|f| f.to_str()).expect("file name");
+        let twin = twin_of(&case, dir.path(), name, "capture-1.etl", &file(&pkts[..half]));
+        std::fs::write(twin.join("capture-2.etl"), file(&pkts[half..])).expect("write the second file");
+        let (a, b) = (analyze_json(&case), analyze_json(&twin));
+        assert_eq!(connections(&a), connections(&b), "{case:?}");
+        assert_eq!(a["diagnosis"]["cause"], b["diagnosis"]["cause"], "{case:?}");
+        // A teardown in the second file names it and its own event number: the writer logs the
+        // logfile header (event 1), two component names (2, 3), then each packet at the NIC and
+        // at tcpip.sys, so the file's k-th packet (from 0) is event 4 + 2k, at the NIC.
+        let (ca, cb) = (a["connections"].as_array().expect("a"), b["connections"].as_array().expect("b"));
+        for (ta, tb) in ca.iter().zip(cb).map(|(x, y)| (&x["teardown"]["at"], &y["teardown"]["at"])) {
+            if tb["file"].as_str().is_some_and(|f| f.ends_with("capture-2.etl")) {
+                let k = ta["frame"].as_u64().expect("frame") - 1 - half as u64;
+                assert_eq!(tb["frame"].as_u64(), Some(4 + 2 * k), "{case:?}: {tb}");
+                seams += 1;
+            }
+        }
+        let second = b["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .find(|i| i["path"].as_str().is_some_and(|p| p.ends_with("capture-2.etl")));
+        assert!(
+            second.is_some_and(|i| i["continues"].as_str().is_some_and(|c| c.ends_with("capture-1.etl"))),
+            "{case:?}: {second:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked} samples");
+    assert!(seams > 0, "no teardown in a second file");
+}

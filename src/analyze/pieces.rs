@@ -24,8 +24,9 @@
 //! overlaps). It joins the chain, but its packets up to the time already read are dropped, with
 //! a warning naming both files. Files that overlap without that shared packet were taken at
 //! another capture point at the same time (a two-point capture): they are not chained here and
-//! stay separate inputs. Where this module's job ends: it never matches one connection seen at
-//! two capture points, and `.etl` traces (no interface list) are never chained.
+//! stay separate inputs. An `.etl` trace's capture point is its logger on one boot of one host
+//! (`input::etl`), and its pieces number on by events. Where this module's job ends: it never
+//! matches one connection seen at two capture points.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::hash::Hasher;
@@ -245,8 +246,9 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
             sink.push(0, None, overlap_message(name, &other.unwrap_or_default(), dropped, stats.packets, upto));
         }
         seen = latest;
-        parts.push(Part { before, file: base_name(name).into(), unit: Unit::Frame });
-        before = before.saturating_add(stats.packets);
+        let unit = if stats.format == "etl" { Unit::Event } else { Unit::Frame };
+        parts.push(Part { before, file: base_name(name).into(), unit });
+        before = before.saturating_add(stats.numbered.max(stats.packets));
         sinks.push(sink);
     }
     let (finished, _) = table.finish(&mut flow_sink);
@@ -428,7 +430,7 @@ mod tests {
     fn a_file_without_packets_or_interfaces_is_no_piece() {
         let stats = CaptureStats { first: Some(Ts(1)), last: Some(Ts(2)), ..Default::default() };
         let mut edges = Edges::default();
-        assert!(Piece::new(&stats, edges.clone(), &[]).is_none(), "an .etl trace lists no interfaces");
+        assert!(Piece::new(&stats, edges.clone(), &[]).is_none(), "no interface list");
         let links = vec![Link { linktype: 1, snaplen: 0, name: None }];
         let stats = CaptureStats { links, ..stats };
         assert!(Piece::new(&stats, edges.clone(), &[]).is_none(), "no packet seen");

@@ -70,8 +70,13 @@ pub struct CaptureStats {
     /// component its packets were taken from, its drops); `format` when `None`.
     pub detail: Option<String>,
     /// The capture point: each distinct interface (link type, snaplen, name), in file order, at
-    /// most `MAX_LINKS`. Empty for formats without interfaces (`.etl`).
+    /// most `MAX_LINKS`. An `.etl` has no interfaces: its one entry names the logger session and
+    /// the host's boot (`input::etl`), which the pieces of one multi-file trace share.
     pub links: Vec<Link>,
+    /// The last frame number the reader gave: its packet count for pcap and pcapng, its event
+    /// count for `.etl` (whose frame numbers are event numbers). The next piece of a stream
+    /// numbers on from here.
+    pub numbered: u64,
 }
 
 /// One interface a capture was taken on, as its file header or IDB describes it.

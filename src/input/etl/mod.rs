@@ -28,7 +28,7 @@ use std::io::Read;
 
 use crate::error::{Error, Result, WarningSink};
 use crate::input::link::{self, Skip};
-use crate::input::pcap::{CaptureStats, HostDrop, Packet};
+use crate::input::pcap::{CaptureStats, HostDrop, Link, Packet};
 use crate::time::Ts;
 use walk::{Event, Guid, HeaderKind};
 
@@ -475,6 +475,14 @@ pub fn read_packets<R: Read + Send>(
     let mut stats = std::mem::take(&mut x.stats);
     stats.format = "etl";
     stats.precision = 7;
+    stats.numbered = walked.events;
+    // The capture point of a trace: its logger on one boot of one host (the files of a
+    // multi-file trace share it; two hosts' traces never do).
+    stats.links = vec![Link {
+        linktype: 0,
+        snaplen: 0,
+        name: Some(format!("ETW {} on the host booted at FILETIME {}", l.logger_name, l.boot_time)),
+    }];
     let providers: Vec<&str> =
         [(has_pktmon, "pktmon"), (has_ndis, "NDIS-PacketCapture")].iter().filter(|p| p.0).map(|p| p.1).collect();
     let events = x.pktmon_events + x.ndis_events;

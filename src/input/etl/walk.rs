@@ -141,6 +141,8 @@ pub struct LogHeader {
     pub buffers_lost: u32,
     pub perf_freq: u64,
     pub cpu_mhz: u32,
+    /// BootTime, FILETIME: when the host that wrote the trace booted.
+    pub boot_time: i64,
     /// StartTime, FILETIME.
     pub start_time: i64,
     /// ReservedFlags: 1 QPC, 2 system time (FILETIME), 3 CPU cycles.
@@ -172,6 +174,7 @@ impl LogHeader {
             events_lost: u32_at(payload, 0x30)?,
             cpu_mhz: u32_at(payload, 0x34)?,
             perf_freq: u64_at(payload, 0x100 - p)?,
+            boot_time: u64_at(payload, 0xF8 - p)? as i64,
             start_time: u64_at(payload, 0x108 - p)? as i64,
             clock: u32_at(payload, 0x110 - p)?,
             buffers_lost: u32_at(payload, 0x114 - p)?,
