@@ -560,7 +560,7 @@ fn capture_pass(
         sink.push(at, None, deadline.message(&format!("the capture after byte {at}")));
     }
     let (finished, flow_stats) = table.finish(sink);
-    let unit = if stats.format == "etl" { Unit::Event } else { Unit::Frame };
+    let unit = Unit::of(&stats);
     let frames = std::sync::Arc::new(Frames::single(name, unit));
     Ok((stats, flow_stats, connection::build(name, &frames, finished)))
 }

@@ -35,6 +35,11 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// What the packet numbers of a capture read with `stats` count.
+    pub fn of(stats: &crate::input::pcap::CaptureStats) -> Unit {
+        if stats.format == "etl" { Unit::Event } else { Unit::Frame }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Unit::Frame => "frame",

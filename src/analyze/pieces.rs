@@ -246,9 +246,9 @@ pub(super) fn read_chain(chain: &Chain, captures: &[&Input], limits: &Limits) ->
             sink.push(0, None, overlap_message(name, &other.unwrap_or_default(), dropped, stats.packets, upto));
         }
         seen = latest;
-        let unit = if stats.format == "etl" { Unit::Event } else { Unit::Frame };
+        let unit = Unit::of(&stats);
         parts.push(Part { before, file: base_name(name).into(), unit });
-        before = before.saturating_add(stats.numbered.max(stats.packets));
+        before = before.saturating_add(stats.numbered);
         sinks.push(sink);
     }
     let (finished, _) = table.finish(&mut flow_sink);

@@ -205,7 +205,10 @@ pub fn read_capture<R: Read + Send>(
     if etl::looks_like_etl(whole.get_ref().0.get_ref()) {
         etl::read_packets(whole, input, warn, on_packet)
     } else {
-        pcap::read_packets(whole, input, warn, on_packet)
+        // A pcap's frame numbers count its records, one packet each.
+        let mut stats = pcap::read_packets(whole, input, warn, on_packet)?;
+        stats.numbered = stats.packets;
+        Ok(stats)
     }
 }
 
